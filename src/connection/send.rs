@@ -1,0 +1,235 @@
+//! The sending half: messages in, frames appended to the caller's buffer.
+
+use alloc::vec::Vec;
+
+use super::{Connection, ControlPayload, MessageKind, Role};
+use crate::close::CloseCode;
+use crate::error::UsageError;
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
+use crate::mask::extend_masked;
+
+/// A frame header ready to be written, for callers that send the payload from their own
+/// buffer (a vectored write of header + payload, with no copy on the server side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodedHeader {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: u8,
+    mask: Option<[u8; 4]>,
+}
+
+impl EncodedHeader {
+    /// The header's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// The masking key (clients only): the payload must be sent masked with it, starting
+    /// at payload offset 0 (see [`apply_mask`](crate::mask::apply_mask)).
+    pub fn mask(&self) -> Option<[u8; 4]> {
+        self.mask
+    }
+}
+
+impl Connection {
+    /// Appends a text message to `out`, split into frames of `fragment_size` if configured.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::Closed`] after our Close frame went out (RFC 6455 §5.5.1),
+    /// [`UsageError::MessageInProgress`] while a [`send_fragment`](Connection::send_fragment)
+    /// message is unfinished. Nothing is written on error.
+    pub fn send_text(&mut self, text: &str, out: &mut Vec<u8>) -> Result<(), UsageError> {
+        self.send_message(MessageKind::Text, text.as_bytes(), out)
+    }
+
+    /// Appends a binary message to `out`. See [`send_text`](Connection::send_text).
+    pub fn send_binary(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), UsageError> {
+        self.send_message(MessageKind::Binary, data, out)
+    }
+
+    /// Appends a whole message of either kind to `out`. The caller guarantees that text is
+    /// UTF-8 (use [`send_text`](Connection::send_text) to have the type system check it).
+    pub fn send_message(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        if self.tx.message.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        match self.config.fragment_size {
+            Some(size) if payload.len() > size => {
+                let mut chunks = payload.chunks(size).peekable();
+                while let Some(chunk) = chunks.next() {
+                    self.send_fragment(kind, chunk, chunks.peek().is_none(), out)?;
+                }
+                Ok(())
+            }
+            _ => self.send_fragment(kind, payload, true, out),
+        }
+    }
+
+    /// Appends one frame of a message sent in pieces: the first call starts a message of
+    /// `kind`, later calls continue it (with the same `kind`), and the call with `fin` set
+    /// ends it. Control frames may be sent in between (RFC 6455 §5.4).
+    ///
+    /// A text message's pieces may split UTF-8 sequences; the whole must be UTF-8.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        let header = self.encode_header(kind, payload.len() as u64, fin)?;
+        out.reserve(header.as_bytes().len() + payload.len());
+        out.extend_from_slice(header.as_bytes());
+        match header.mask {
+            Some(key) => extend_masked(out, payload, key),
+            None => out.extend_from_slice(payload),
+        }
+        Ok(())
+    }
+
+    /// Encodes the header of the next data frame of `payload_len` bytes and updates the
+    /// connection as if the frame were sent; the caller must then send exactly
+    /// `payload_len` payload bytes (masked with [`EncodedHeader::mask`] for a client).
+    ///
+    /// This is [`send_fragment`](Connection::send_fragment) without the copy: a server can
+    /// write the header and the application's buffer with one vectored write.
+    pub fn encode_header(
+        &mut self,
+        kind: MessageKind,
+        payload_len: u64,
+        fin: bool,
+    ) -> Result<EncodedHeader, UsageError> {
+        if !self.life.may_send_data() {
+            return Err(UsageError::Closed);
+        }
+        let opcode = match self.tx.message {
+            None => kind.opcode(),
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(UsageError::FragmentKindMismatch),
+        };
+        self.tx.message = if fin { None } else { Some(kind) };
+        let mut header = FrameHeader::new(opcode, payload_len);
+        header.fin = fin;
+        Ok(self.finish_header(header))
+    }
+
+    /// Appends a ping (payload of at most 125 bytes) to `out`.
+    pub fn send_ping(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), UsageError> {
+        self.send_control(OpCode::Ping, payload, out)
+    }
+
+    /// Appends an unsolicited pong (payload of at most 125 bytes) to `out`; with `auto_pong`
+    /// off, this is also how pings are answered.
+    pub fn send_pong(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), UsageError> {
+        self.send_control(OpCode::Pong, payload, out)
+    }
+
+    fn send_control(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        if self.life.close_sent() {
+            return Err(UsageError::Closed);
+        }
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(UsageError::ControlPayloadTooLong);
+        }
+        self.write_control(opcode, payload, out);
+        Ok(())
+    }
+
+    /// Starts the closing handshake, or answers the peer's Close with this code instead of
+    /// the automatic echo: appends a Close frame to `out`.
+    ///
+    /// `code` 1005 ([`CloseCode::NO_STATUS_RECEIVED`]) sends a Close frame with no body;
+    /// otherwise the code must be valid on the wire (§7.4) and code + reason must fit in
+    /// 125 bytes.
+    pub fn close(
+        &mut self,
+        code: CloseCode,
+        reason: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        if self.life.close_sent() {
+            return Err(UsageError::Closed);
+        }
+        if code == CloseCode::NO_STATUS_RECEIVED {
+            if !reason.is_empty() {
+                return Err(UsageError::InvalidCloseCode(code.as_u16()));
+            }
+        } else if !code.is_valid_on_wire() {
+            return Err(UsageError::InvalidCloseCode(code.as_u16()));
+        }
+        if 2 + reason.len() > MAX_CONTROL_PAYLOAD {
+            return Err(UsageError::ControlPayloadTooLong);
+        }
+        let payload = ControlPayload::close(code, reason);
+        self.pending.close = None;
+        self.write_close(&payload, out);
+        Ok(())
+    }
+
+    /// Appends the frames the connection wants to send on its own — pongs, keepalive pings,
+    /// and the Close frame of a closing handshake or a failure — and returns how many bytes
+    /// were appended. Call it after [`receive`](Connection::receive) and
+    /// [`handle_timeout`](Connection::handle_timeout), between whole frames of your own.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
+        let start = out.len();
+        if !self.life.close_sent() {
+            if let Some(pong) = self.pending.pong.take() {
+                self.write_control(OpCode::Pong, pong.as_slice(), out);
+            }
+            if core::mem::take(&mut self.pending.ping) {
+                self.write_control(OpCode::Ping, &[], out);
+            }
+        }
+        if let Some(close) = self.pending.close.take() {
+            self.write_close(&close, out);
+        }
+        out.len() - start
+    }
+
+    /// Whether [`poll_transmit`](Connection::poll_transmit) has something to write.
+    pub fn wants_transmit(&self) -> bool {
+        self.pending.close.is_some()
+            || (!self.life.close_sent() && (self.pending.pong.is_some() || self.pending.ping))
+    }
+
+    fn write_close(&mut self, payload: &ControlPayload, out: &mut Vec<u8>) {
+        self.write_control(OpCode::Close, payload.as_slice(), out);
+        self.pending.pong = None;
+        self.pending.ping = false;
+        self.life.on_close_sent();
+    }
+
+    fn write_control(&mut self, opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
+        let header = self.finish_header(FrameHeader::new(opcode, payload.len() as u64));
+        out.extend_from_slice(header.as_bytes());
+        match header.mask {
+            Some(key) => extend_masked(out, payload, key),
+            None => out.extend_from_slice(payload),
+        }
+    }
+
+    /// Adds the mask (clients) and encodes.
+    #[inline]
+    fn finish_header(&mut self, mut header: FrameHeader) -> EncodedHeader {
+        if self.role == Role::Client {
+            header.mask = Some(self.masks.next_key());
+        }
+        let mut bytes = [0; MAX_HEADER_LEN];
+        let len = header.encode(&mut bytes) as u8;
+        EncodedHeader {
+            bytes,
+            len,
+            mask: header.mask,
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Collecting an HTTP/1.x head from pieces, within limits, and remembering where its parts
+//! are so that borrowed views can be handed out later.
+
+use alloc::vec::Vec;
+use core::mem::MaybeUninit;
+use core::ops::Range;
+
+use super::HandshakeError;
+use crate::frame::Status;
+
+/// The most header fields any configuration may allow: the parser's header array lives on
+/// the stack (uninitialised, so its size costs nothing until used).
+pub(crate) const MAX_HEADERS_CAP: usize = 256;
+
+/// Byte ranges of one header field inside the head buffer.
+#[derive(Clone, Debug)]
+pub(crate) struct HeaderSpan {
+    pub(crate) name: Range<u32>,
+    pub(crate) value: Range<u32>,
+}
+
+/// Accumulates bytes until the blank line that ends an HTTP head.
+#[derive(Debug)]
+pub(crate) struct HeadBuffer {
+    pub(crate) buf: Vec<u8>,
+    /// Length of the head (through the blank line) once it is complete.
+    pub(crate) head_len: Option<usize>,
+    /// Bytes already searched for the end of the head.
+    scanned: usize,
+    max_head_size: usize,
+}
+
+impl HeadBuffer {
+    pub(crate) fn new(max_head_size: usize) -> HeadBuffer {
+        HeadBuffer {
+            buf: Vec::new(),
+            head_len: None,
+            scanned: 0,
+            max_head_size,
+        }
+    }
+
+    /// Appends `bytes`; `Complete` once the head has ended. Each byte is searched once, so
+    /// feeding a head one byte at a time costs linear time.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<Status<()>, HandshakeError> {
+        if self.head_len.is_some() {
+            self.buf.extend_from_slice(bytes);
+            return Ok(Status::Complete(()));
+        }
+        let window_start = self.scanned.saturating_sub(2);
+        // Search at most max_head_size bytes (plus the terminator) before copying anything,
+        // so that a huge piece without a blank line never grows the buffer past the limit.
+        let total = self.buf.len() + bytes.len();
+        let end = find_head_end(&self.buf, bytes, window_start);
+        match end {
+            Some(head_len) if head_len <= self.max_head_size => {
+                self.buf.extend_from_slice(bytes);
+                self.head_len = Some(head_len);
+                Ok(Status::Complete(()))
+            }
+            Some(_) => Err(self.too_large()),
+            None if total > self.max_head_size => Err(self.too_large()),
+            None => {
+                self.buf.extend_from_slice(bytes);
+                self.scanned = self.buf.len();
+                Ok(Status::Partial)
+            }
+        }
+    }
+
+    fn too_large(&mut self) -> HandshakeError {
+        self.buf = Vec::new();
+        HandshakeError::HeadTooLarge {
+            limit: self.max_head_size,
+        }
+    }
+
+    /// The bytes after the head.
+    pub(crate) fn leftover(&self) -> &[u8] {
+        match self.head_len {
+            Some(n) => &self.buf[n..],
+            None => &[],
+        }
+    }
+
+    pub(crate) fn into_leftover(mut self) -> Vec<u8> {
+        match self.head_len {
+            Some(n) => {
+                self.buf.drain(..n);
+                self.buf
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The length of the head ending in `old ++ new`, searching from `from`: the position after
+/// the first empty line (`\n\n` or `\n\r\n`; httparse accepts bare LF line endings too).
+fn find_head_end(old: &[u8], new: &[u8], from: usize) -> Option<usize> {
+    // The few bytes that straddle `old` and `new`, one at a time.
+    let at = |i: usize| -> Option<u8> {
+        match i.checked_sub(old.len()) {
+            None => Some(old[i]),
+            Some(j) => new.get(j).copied(),
+        }
+    };
+    let blank_after = |i: usize| match at(i + 1) {
+        Some(b'\n') => Some(i + 2),
+        Some(b'\r') if at(i + 2) == Some(b'\n') => Some(i + 3),
+        _ => None,
+    };
+    for (i, &b) in old.iter().enumerate().skip(from) {
+        if b == b'\n' {
+            if let Some(end) = blank_after(i) {
+                return Some(end);
+            }
+        }
+    }
+    // Then `new`, jumping from line feed to line feed.
+    let mut j = from.saturating_sub(old.len());
+    while let Some(k) = new[j..].iter().position(|&b| b == b'\n') {
+        let i = old.len() + j + k;
+        if let Some(end) = blank_after(i) {
+            return Some(end);
+        }
+        j += k + 1;
+    }
+    None
+}
+
+/// Maps an httparse error to ours.
+pub(crate) fn parse_error(e: httparse::Error, max_headers: usize) -> HandshakeError {
+    match e {
+        httparse::Error::TooManyHeaders => HandshakeError::TooManyHeaders { limit: max_headers },
+        httparse::Error::Version => HandshakeError::Malformed("invalid HTTP version"),
+        httparse::Error::Status => HandshakeError::Malformed("invalid response status"),
+        httparse::Error::Token => HandshakeError::Malformed("invalid token in request line"),
+        httparse::Error::HeaderName => HandshakeError::Malformed("invalid header name"),
+        httparse::Error::HeaderValue => HandshakeError::Malformed("invalid header value"),
+        httparse::Error::NewLine => HandshakeError::Malformed("invalid line ending"),
+    }
+}
+
+/// An uninitialised header array for httparse.
+pub(crate) fn header_storage<'b>() -> [MaybeUninit<httparse::Header<'b>>; MAX_HEADERS_CAP] {
+    [const { MaybeUninit::uninit() }; MAX_HEADERS_CAP]
+}
+
+/// The range of `part` (a sub-slice of `buf`) within `buf`.
+pub(crate) fn span_of(buf: &[u8], part: &[u8]) -> Range<u32> {
+    let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    debug_assert!(start + part.len() <= buf.len());
+    start as u32..(start + part.len()) as u32
+}
+
+/// The spans of parsed headers.
+pub(crate) fn header_spans(buf: &[u8], headers: &[httparse::Header<'_>]) -> Vec<HeaderSpan> {
+    headers
+        .iter()
+        .map(|h| HeaderSpan {
+            name: span_of(buf, h.name.as_bytes()),
+            value: span_of(buf, h.value),
+        })
+        .collect()
+}
+
+/// A borrowed view of header fields.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fields<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) spans: &'a [HeaderSpan],
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn iter(self) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+        self.spans.iter().map(move |s| {
+            let name = &self.buf[s.name.start as usize..s.name.end as usize];
+            // httparse only accepts token characters (ASCII) in names.
+            let name = core::str::from_utf8(name).unwrap_or("");
+            (
+                name,
+                &self.buf[s.value.start as usize..s.value.end as usize],
+            )
+        })
+    }
+
+    /// Every value of header `name`, in order.
+    pub(crate) fn all(self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    pub(crate) fn get(self, name: &'a str) -> Option<&'a [u8]> {
+        self.all(name).next()
+    }
+
+    /// Whether any value of header `name` contains `token` in its comma-separated list.
+    pub(crate) fn has_token(self, name: &'a str, token: &str) -> bool {
+        self.all(name).any(|v| super::has_token(v, token))
+    }
+
+    /// The comma-separated elements of every value of `name`, trimmed, empty ones skipped.
+    pub(crate) fn list(self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.all(name).flat_map(|v| {
+            v.split(|&b| b == b',')
+                .map(super::trim)
+                .filter(|t| !t.is_empty())
+                .filter_map(|t| core::str::from_utf8(t).ok())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_found_across_pieces() {
+        let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nXYZ";
+        for split in 0..request.len() {
+            let mut h = HeadBuffer::new(1024);
+            let first = h.push(&request[..split]).unwrap();
+            let second = h.push(&request[split..]).unwrap();
+            assert!(first == Status::Partial || split >= request.len() - 3);
+            assert_eq!(second, Status::Complete(()));
+            assert_eq!(h.head_len, Some(request.len() - 3), "split {split}");
+            assert_eq!(h.leftover(), b"XYZ");
+        }
+    }
+
+    #[test]
+    fn byte_by_byte_forever_stops_at_the_limit() {
+        let mut h = HeadBuffer::new(100);
+        let mut fed = 0;
+        let err = loop {
+            match h.push(b"a") {
+                Ok(Status::Partial) => fed += 1,
+                Ok(Status::Complete(())) => panic!("no blank line was sent"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(fed, 100);
+        assert_eq!(err, HandshakeError::HeadTooLarge { limit: 100 });
+        assert!(h.buf.capacity() == 0);
+    }
+
+    #[test]
+    fn bare_lf_heads_end_too() {
+        let mut h = HeadBuffer::new(100);
+        assert_eq!(
+            h.push(b"GET / HTTP/1.1\nHost: a\n\nrest"),
+            Ok(Status::Complete(()))
+        );
+        assert_eq!(h.leftover(), b"rest");
+    }
+}

@@ -1,0 +1,197 @@
+//! Incremental UTF-8 validation (RFC 6455 §8.1) that fails at the first invalid byte.
+//!
+//! "When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream
+//! is not, in fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket
+//! Connection_." A text message may be split anywhere — across frames and across reads —
+//! so the validator carries up to three bytes of an unfinished code point between calls.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Text was not valid UTF-8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Utf8Error;
+
+impl fmt::Display for Utf8Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid UTF-8")
+    }
+}
+
+impl core::error::Error for Utf8Error {}
+
+/// Validates UTF-8 fed in arbitrary pieces.
+///
+/// After each [`feed`](Utf8Validator::feed), everything fed so far is a valid UTF-8 prefix;
+/// an error is reported as soon as the bytes seen cannot be the start of valid UTF-8 —
+/// never later. [`finish`](Utf8Validator::finish) then checks that no code point was left
+/// unfinished.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Utf8Validator {
+    /// The unfinished code point's bytes seen so far.
+    partial: [u8; 4],
+    partial_len: u8,
+}
+
+impl Utf8Validator {
+    /// A validator at the start of a text.
+    pub const fn new() -> Utf8Validator {
+        Utf8Validator {
+            partial: [0; 4],
+            partial_len: 0,
+        }
+    }
+
+    /// Validates the next piece of the text.
+    #[inline]
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), Utf8Error> {
+        if self.partial_len != 0 {
+            let have = self.partial_len as usize;
+            let need = sequence_len(self.partial[0]);
+            let take = (need - have).min(bytes.len());
+            self.partial[have..have + take].copy_from_slice(&bytes[..take]);
+            let have = have + take;
+            bytes = &bytes[take..];
+            match core::str::from_utf8(&self.partial[..have]) {
+                Ok(_) => self.partial_len = 0,
+                // Still a valid prefix of a code point: wait for more.
+                Err(e) if e.error_len().is_none() && have < need => {
+                    self.partial_len = have as u8;
+                    return Ok(());
+                }
+                Err(_) => return Err(Utf8Error),
+            }
+        }
+        if simdutf8::basic::from_utf8(bytes).is_ok() {
+            return Ok(());
+        }
+        // Slow path, taken at most once per piece: is the error an incomplete code point at
+        // the very end (fine, carried to the next piece) or an invalid byte (fail now)?
+        match simdutf8::compat::from_utf8(bytes) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() => {
+                let tail = &bytes[e.valid_up_to()..];
+                self.partial[..tail.len()].copy_from_slice(tail);
+                self.partial_len = tail.len() as u8;
+                Ok(())
+            }
+            Err(_) => Err(Utf8Error),
+        }
+    }
+
+    /// Checks that the text ended on a code point boundary, and resets for the next text.
+    #[inline]
+    pub fn finish(&mut self) -> Result<(), Utf8Error> {
+        let complete = self.partial_len == 0;
+        *self = Utf8Validator::new();
+        if complete { Ok(()) } else { Err(Utf8Error) }
+    }
+
+    /// Whether the text fed so far ends on a code point boundary.
+    pub const fn is_complete(&self) -> bool {
+        self.partial_len == 0
+    }
+}
+
+/// The length of the sequence a lead byte starts (1 for anything that cannot lead one, so
+/// that validation reports it).
+#[inline]
+fn sequence_len(lead: u8) -> usize {
+    match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => 1,
+    }
+}
+
+/// Validates a whole text at SIMD speed.
+#[inline]
+pub fn validate(bytes: &[u8]) -> Result<&str, Utf8Error> {
+    simdutf8::basic::from_utf8(bytes).map_err(|_| Utf8Error)
+}
+
+/// Turns bytes into a `String`, validating them at SIMD speed (std's `String::from_utf8`
+/// validates again, several times slower).
+pub fn into_string(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
+    if simdutf8::basic::from_utf8(&bytes).is_err() {
+        return Err(bytes);
+    }
+    // SAFETY: `bytes` was validated as UTF-8 just above and has not been modified since.
+    Ok(unsafe { String::from_utf8_unchecked(bytes) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed_split(bytes: &[u8], splits: &[usize]) -> Result<(), Utf8Error> {
+        let mut v = Utf8Validator::new();
+        let mut start = 0;
+        for &s in splits {
+            v.feed(&bytes[start..s])?;
+            start = s;
+        }
+        v.feed(&bytes[start..])?;
+        v.finish()
+    }
+
+    #[test]
+    fn agrees_with_std_at_every_single_split() {
+        let samples: &[&[u8]] = &[
+            "κόσμε".as_bytes(),
+            "a€b𝄞c".as_bytes(),
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80\x65\x64\x69\x74\x65\x64",
+            b"\xf4\x90\x80\x80",
+            b"\xf0\x9f\x98",
+            b"\xc0\xaf",
+            b"\xed\x9f\xbf\xee\x80\x80",
+            b"\xef\xbf\xbf\xf4\x8f\xbf\xbf",
+            b"ascii only",
+            b"\xff",
+            b"",
+        ];
+        for s in samples {
+            let expected = core::str::from_utf8(s).is_ok();
+            for a in 0..=s.len() {
+                for b in a..=s.len() {
+                    assert_eq!(
+                        feed_split(s, &[a, b]).is_ok(),
+                        expected,
+                        "{s:02x?} at {a},{b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fails_at_the_first_invalid_byte_not_at_the_end() {
+        // U+10FFFF + 1 is invalid from its second byte on (RFC 3629): 0xF4 0x90.
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"ok \xf4"), Ok(()));
+        assert_eq!(v.feed(b"\x90"), Err(Utf8Error));
+        // A surrogate half: 0xED 0xA0 is already invalid.
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"\xed"), Ok(()));
+        assert_eq!(v.feed(b"\xa0"), Err(Utf8Error));
+    }
+
+    #[test]
+    fn unfinished_code_point_fails_only_at_finish() {
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"\xe2\x82"), Ok(()));
+        assert!(!v.is_complete());
+        assert_eq!(v.finish(), Err(Utf8Error));
+        // finish resets the validator.
+        assert!(v.is_complete());
+        assert_eq!(v.feed(b"x"), Ok(()));
+    }
+
+    #[test]
+    fn into_string_validates() {
+        assert_eq!(into_string(b"abc".to_vec()).as_deref(), Ok("abc"));
+        assert_eq!(into_string(b"a\xffc".to_vec()), Err(b"a\xffc".to_vec()));
+    }
+}

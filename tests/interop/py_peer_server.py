@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Python `websockets` server used to test OUR echo_client.
+
+Usage: py_peer_server.py HOST:PORT [--result FILE] [--timeout SECONDS]
+
+Accepts ONE connection, then: sends a text message, a binary message, a
+large (64-bit length) binary message, a text message in 3 fragments and a
+ping; checks that every message comes back echoed unchanged (and the pong);
+closes with 1000 and checks the client echoed the close code. Writes a JSON
+result to --result and exits 0 on success, 1 on failure (2 if no client came).
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+
+from websockets.asyncio.server import serve
+
+TIMEOUT = 10
+
+
+class Failed(Exception):
+    pass
+
+
+async def exercise(ws, steps):
+    def step(msg):
+        steps.append(msg)
+        print(f"[py-peer] ok   {msg}", flush=True)
+
+    async def echo(sent, label, fragments=None):
+        await ws.send(fragments if fragments is not None else sent)
+        try:
+            got = await asyncio.wait_for(ws.recv(), TIMEOUT)
+        except asyncio.TimeoutError:
+            raise Failed(f"{label}: no echo within {TIMEOUT}s")
+        if type(got) is not type(sent):
+            raise Failed(f"{label}: sent {type(sent).__name__}, got {type(got).__name__} back (opcode changed)")
+        if got != sent:
+            raise Failed(f"{label}: echo differs ({len(sent)} vs {len(got)} units)")
+        step(f"{label} echoed")
+
+    step(f"client connected: GET {ws.request.path}, User-Agent {ws.request.headers.get('User-Agent', '?')!r}, "
+         f"extensions offered {ws.request.headers.get('Sec-WebSocket-Extensions')!r}")
+    await echo("Hello from the Python peer — ünïcödé ✓ 🎉", "text")
+    await echo(random.Random(1).randbytes(300), "binary 300 B")
+    await echo(random.Random(2).randbytes(70000), "binary 70000 B")
+    frags = ["frag-1 ", "frag-2 ", "frag-3 ✓"]
+    await echo("".join(frags), "text in 3 fragments", fragments=frags)
+    waiter = await ws.ping(b"peer-ping")
+    try:
+        await asyncio.wait_for(waiter, TIMEOUT)
+    except asyncio.TimeoutError:
+        raise Failed(f"no pong for our ping within {TIMEOUT}s")
+    step("pong received")
+    await ws.close(1000, "done")
+    rcvd = ws.protocol.close_rcvd
+    if rcvd is None:
+        raise Failed("client did not answer our close frame")
+    if rcvd.code != 1000:
+        raise Failed(f"client answered close 1000 with code {rcvd.code}")
+    step(f"close handshake complete (client replied {rcvd.code})")
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("addr")
+    ap.add_argument("--result")
+    ap.add_argument("--timeout", type=float, default=60, help="max seconds to wait for the client")
+    args = ap.parse_args()
+    host, port = args.addr.rsplit(":", 1)
+
+    done = asyncio.get_running_loop().create_future()
+    steps = []
+
+    async def handler(ws):
+        if done.done():
+            await ws.close(1013, "only one client")
+            return
+        try:
+            await exercise(ws, steps)
+            result = {"pass": True, "steps": steps}
+        except Exception as e:
+            result = {"pass": False, "steps": steps, "error": f"{type(e).__name__}: {e}"}
+        if not done.done():
+            done.set_result(result)
+
+    async with serve(handler, host, int(port), ping_interval=None, max_size=64 << 20):
+        print(f"[py-peer] listening on {args.addr}", flush=True)
+        try:
+            result = await asyncio.wait_for(done, args.timeout)
+        except asyncio.TimeoutError:
+            result = {"pass": False, "steps": [], "error": f"no client connected within {args.timeout}s"}
+
+    if args.result:
+        with open(args.result, "w") as f:
+            json.dump(result, f, indent=2)
+    if result["pass"]:
+        print("[py-peer] PASS", flush=True)
+        return 0
+    print(f"[py-peer] FAIL: {result['error']}", flush=True)
+    return 1 if result["steps"] else 2
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
