@@ -84,6 +84,8 @@ mod connection;
 mod error;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "std")]
+pub mod io;
 pub mod mask;
 mod message;
 pub mod testing;

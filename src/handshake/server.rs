@@ -142,11 +142,12 @@ impl ServerConfig {
         }
     }
 
-    fn negotiate(
-        &self,
-        request: &Request<'_>,
-        options: &AcceptOptions,
-    ) -> Result<([u8; 28], Accepted), HandshakeError> {
+    /// Checks `request` against RFC 6455 §4.2.1 and the origin policy, without answering.
+    ///
+    /// # Errors
+    ///
+    /// The first requirement not met; [`HandshakeError::write_response`] answers it.
+    pub fn check(&self, request: &Request<'_>) -> Result<(), HandshakeError> {
         request.validate()?;
         // §10.2: "servers that are not intended to process input from any web page but only
         // for certain sites SHOULD verify the |Origin| field is an origin they expect. If the
@@ -158,6 +159,15 @@ impl ServerConfig {
         {
             return Err(HandshakeError::OriginRejected);
         }
+        Ok(())
+    }
+
+    fn negotiate(
+        &self,
+        request: &Request<'_>,
+        options: &AcceptOptions,
+    ) -> Result<([u8; 28], Accepted), HandshakeError> {
+        self.check(request)?;
         for (name, value) in &options.headers {
             if !is_token(name) || !is_safe_value(value) {
                 return Err(HandshakeError::Usage(UsageError::InvalidHandshakeInput(

@@ -1,0 +1,137 @@
+//! The part of every adapter that does no I/O: buffers, message assembly and the clock,
+//! around one [`Connection`].
+
+use std::time::{Duration, Instant};
+
+use super::Error;
+use super::buffer::{ReadBuffer, WriteBuffer};
+use crate::connection::{Connection, Role, Timeout};
+use crate::error::ProtocolError;
+use crate::message::{Message, MessageAssembler};
+
+/// What buffered input amounted to.
+pub(crate) enum Step {
+    /// A whole message (data, ping, pong or the peer's Close).
+    Message(Message),
+    /// Everything buffered was consumed; read more.
+    NeedInput,
+    /// The peer broke the protocol; the Close frame is queued.
+    Failed(ProtocolError),
+}
+
+#[derive(Debug)]
+pub(crate) struct Driver {
+    pub(crate) conn: Connection,
+    pub(crate) rbuf: ReadBuffer,
+    pub(crate) wbuf: WriteBuffer,
+    assembler: MessageAssembler,
+    epoch: Instant,
+    /// The end of the stream was reported to the application.
+    pub(crate) finished: bool,
+    /// The subprotocol agreed in the handshake.
+    pub(crate) protocol: Option<std::string::String>,
+}
+
+impl Driver {
+    pub(crate) fn new(conn: Connection, leftover: &[u8]) -> Driver {
+        let mut driver = Driver {
+            conn,
+            rbuf: ReadBuffer::default(),
+            wbuf: WriteBuffer::default(),
+            assembler: MessageAssembler::new(),
+            epoch: Instant::now(),
+            finished: false,
+            protocol: None,
+        };
+        if !leftover.is_empty() {
+            driver.rbuf.extend(leftover);
+        }
+        driver.conn.handle_timeout(Duration::ZERO);
+        driver
+    }
+
+    /// Decodes buffered input until a message is complete or the input runs out.
+    #[inline]
+    pub(crate) fn decode(&mut self) -> Step {
+        while !self.rbuf.is_empty() {
+            match self.conn.receive(self.rbuf.unread()) {
+                Ok(r) => {
+                    let consumed = r.consumed;
+                    let Some(event) = r.event else {
+                        self.rbuf.consume(consumed);
+                        return Step::NeedInput;
+                    };
+                    let message = self.assembler.push(event);
+                    self.rbuf.consume(consumed);
+                    if let Some(message) = message {
+                        return Step::Message(message);
+                    }
+                }
+                Err(e) => {
+                    let all = self.rbuf.unread().len();
+                    self.rbuf.consume(all);
+                    return Step::Failed(e);
+                }
+            }
+        }
+        Step::NeedInput
+    }
+
+    /// Queues the frames the connection wants to send (pongs, Close replies, pings).
+    #[inline]
+    pub(crate) fn queue_control(&mut self) {
+        if self.conn.wants_transmit() {
+            self.conn.poll_transmit(&mut self.wbuf.buf);
+        }
+    }
+
+    /// The time on the connection's clock.
+    pub(crate) fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Advances the connection's clock, queueing whatever a deadline produced.
+    pub(crate) fn tick(&mut self) -> Option<Timeout> {
+        let now = self.now();
+        let fired = self.conn.handle_timeout(now);
+        self.queue_control();
+        fired
+    }
+
+    /// When the next deadline falls, as an `Instant`.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.conn.poll_timeout().map(|d| self.epoch + d)
+    }
+
+    /// Appends a message to the write buffer.
+    pub(crate) fn encode(&mut self, message: &Message) -> Result<(), Error> {
+        let out = &mut self.wbuf.buf;
+        match message {
+            Message::Text(t) => self.conn.send_text(t, out)?,
+            Message::Binary(b) => self.conn.send_binary(b, out)?,
+            Message::Ping(p) => self.conn.send_ping(p, out)?,
+            Message::Pong(p) => self.conn.send_pong(p, out)?,
+            Message::Close { code, reason } => self.conn.close(*code, reason, out)?,
+        }
+        Ok(())
+    }
+
+    /// What the end of the stream means for the application: `Ok` after a clean close.
+    pub(crate) fn outcome(&self) -> Result<(), Error> {
+        if self.conn.is_closed_cleanly() {
+            Ok(())
+        } else {
+            Err(Error::AbnormalClosure)
+        }
+    }
+
+    pub(crate) fn is_server(&self) -> bool {
+        self.conn.role() == Role::Server
+    }
+
+    /// Releases buffers while the connection waits for input.
+    pub(crate) fn release_idle(&mut self) {
+        self.rbuf.release_if_empty();
+        self.wbuf.release_if_empty();
+    }
+}

@@ -1,0 +1,156 @@
+//! Adapters: the only code in this crate that performs I/O.
+//!
+//! Each adapter is a thin loop around the core — read bytes, hand them to the
+//! [`Connection`](crate::Connection), write what it queued — over a particular kind of
+//! stream:
+//!
+//! * [`blocking`] (feature `std`): any `Read + Write` stream, blocking or non-blocking.
+//! * [`tokio`] (feature `tokio`): any `AsyncRead + AsyncWrite` stream, with `Stream`/`Sink`,
+//!   split halves, keepalive timers and backpressure.
+
+pub mod blocking;
+mod buffer;
+mod driver;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+use std::boxed::Box;
+use std::fmt;
+use std::string::String;
+use std::vec::Vec;
+
+use crate::error::{ProtocolError, UsageError};
+use crate::handshake::{AcceptOptions, HandshakeError};
+
+/// What can go wrong in an adapter: the core's errors plus I/O.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed. `WouldBlock` from a non-blocking stream is reported here and
+    /// leaves the WebSocket resumable: call the same method again when the stream is ready.
+    Io(std::io::Error),
+    /// The opening handshake failed (the rejection response was sent, for a server).
+    Handshake(HandshakeError),
+    /// The peer broke the protocol; the matching Close frame was sent.
+    Protocol(ProtocolError),
+    /// The caller asked for something the connection's state does not allow.
+    Usage(UsageError),
+    /// The transport ended (or a deadline passed) without a clean close handshake.
+    AbnormalClosure,
+    /// The connection is closed; nothing more can be sent or received.
+    Closed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Usage(e) => write!(f, "{e}"),
+            Error::AbnormalClosure => f.write_str("connection closed without a close handshake"),
+            Error::Closed => f.write_str("connection closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            Error::Usage(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Error {
+        Error::Handshake(e)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Error {
+        Error::Protocol(e)
+    }
+}
+
+impl From<UsageError> for Error {
+    fn from(e: UsageError) -> Error {
+        Error::Usage(e)
+    }
+}
+
+impl Error {
+    /// Whether this is a `WouldBlock` from a non-blocking stream (retry when ready).
+    pub fn is_would_block(&self) -> bool {
+        matches!(self, Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+}
+
+/// A server's refusal of a handshake request, decided by the application (e.g. 401 when
+/// unauthenticated, 404 for an unknown path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The HTTP status.
+    pub status: u16,
+    /// A plain-text body.
+    pub reason: String,
+    /// Extra header fields, e.g. `WWW-Authenticate`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Rejection {
+    /// A rejection with `status` and a plain-text `reason`.
+    pub fn new(status: u16, reason: impl Into<String>) -> Rejection {
+        Rejection {
+            status,
+            reason: reason.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header field to the response.
+    pub fn header(mut self, name: &str, value: &str) -> Rejection {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        crate::handshake::write_rejection(self.status, &self.reason, &headers, out);
+    }
+}
+
+/// The application's decision about a handshake request.
+pub type Decision<T> = Result<(AcceptOptions, T), Rejection>;
+
+/// The decision of [`blocking::accept`] and [`tokio::accept`](crate::io::tokio): accept with
+/// the configured policy, nothing extracted.
+pub(crate) fn accept_all(_: &crate::handshake::Request<'_>) -> Decision<()> {
+    Ok((AcceptOptions::default(), ()))
+}
+
+/// Why a server-side handshake did not produce a WebSocket.
+fn rejected(status: u16, reason: &str) -> Error {
+    Error::Handshake(HandshakeError::Rejected(Box::new(
+        crate::handshake::RejectedResponse {
+            status,
+            reason: reason.into(),
+            headers: Vec::new(),
+        },
+    )))
+}
