@@ -1,0 +1,550 @@
+//! Both adapters over real loopback sockets: as server and as client, against each other.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use rfc6455::handshake::{
+    AcceptOptions, AllowedOrigins, ClientRequest, HandshakeError, ServerConfig,
+};
+use rfc6455::io::{Error, Rejection, blocking, tokio as ws};
+use rfc6455::{CloseCode, Config, Message};
+
+fn big_limits() -> Config {
+    Config::default()
+        .max_message_size(32 << 20)
+        .max_frame_size(32 << 20)
+        .max_fragments(1 << 16)
+}
+
+/// The message sizes the issue names, as binary and as text.
+fn test_messages() -> Vec<Message> {
+    let mut messages = Vec::new();
+    for size in [0usize, 125, 126, 65535, 65536, 16 << 20] {
+        messages.push(Message::Binary(
+            (0..size).map(|i| (i % 251) as u8).collect(),
+        ));
+        messages.push(Message::Text("é".repeat(size / 2) + &"x".repeat(size % 2)));
+    }
+    messages
+}
+
+/// A tokio echo server on a random port, accepting `connections` connections.
+async fn tokio_echo_server(config: Config, connections: usize) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = ws::Acceptor::new(ServerConfig::default(), config);
+    tokio::spawn(async move {
+        for _ in 0..connections {
+            let (stream, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let mut socket = acceptor.accept(stream).await.unwrap();
+                while let Some(message) = socket.recv().await.unwrap() {
+                    if message.is_data() {
+                        socket.send(message).await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A blocking echo server thread on a random port, for one connection.
+fn blocking_echo_server(config: Config) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let acceptor = blocking::Acceptor::new(ServerConfig::default(), config);
+        let mut socket = acceptor.accept(stream).unwrap();
+        while let Some(message) = socket.read().unwrap() {
+            if message.is_data() {
+                socket.send(message).unwrap();
+            }
+        }
+        assert!(socket.connection().is_closed_cleanly());
+        socket.shutdown(Duration::from_secs(1)).unwrap();
+    });
+    (addr, handle)
+}
+
+fn request(addr: SocketAddr) -> ClientRequest {
+    ClientRequest::from_url(&format!("ws://{addr}/echo")).unwrap()
+}
+
+#[tokio::test]
+async fn tokio_server_blocking_client_all_sizes_then_client_closes() {
+    let addr = tokio_echo_server(big_limits(), 1).await;
+    tokio::task::spawn_blocking(move || {
+        let (mut socket, _) = blocking::connect_with(&request(addr), big_limits()).unwrap();
+        for message in test_messages() {
+            socket.send(message.clone()).unwrap();
+            let echo = socket.read().unwrap();
+            assert!(
+                echo.as_ref() == Some(&message),
+                "echo of {} bytes differs",
+                message.as_bytes().len()
+            );
+        }
+        socket.close(CloseCode::new(4001), "client done").unwrap();
+        // The server echoes the Close; then it closes TCP and the client sees the end.
+        assert_eq!(
+            socket.read().unwrap(),
+            Some(Message::Close {
+                code: CloseCode::new(4001),
+                reason: String::new()
+            })
+        );
+        assert_eq!(socket.read().unwrap(), None);
+        assert!(socket.connection().is_closed_cleanly());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn blocking_server_tokio_client_all_sizes_fragmented_with_pings() {
+    let (addr, server) = blocking_echo_server(big_limits());
+    let (mut socket, _) = ws::connect_with(&request(addr), big_limits().fragment_size(Some(4000)))
+        .await
+        .unwrap();
+    for message in test_messages() {
+        socket.send(Message::Ping(b"p".to_vec())).await.unwrap();
+        socket.send(message.clone()).await.unwrap();
+        assert_eq!(
+            socket.recv().await.unwrap(),
+            Some(Message::Pong(b"p".to_vec()))
+        );
+        let echo = socket.recv().await.unwrap();
+        assert!(
+            echo.as_ref() == Some(&message),
+            "echo of {} bytes differs",
+            message.as_bytes().len()
+        );
+    }
+    socket.close(CloseCode::NORMAL, "bye").await.unwrap();
+    assert!(socket.connection().is_closed_cleanly());
+    tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn tokio_to_tokio_server_closes_with_code_and_reason() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept(stream).await.unwrap();
+        assert_eq!(socket.recv().await.unwrap(), Some(Message::text("hi")));
+        socket
+            .close(CloseCode::GOING_AWAY, "shutting down")
+            .await
+            .unwrap();
+        assert!(socket.connection().is_closed_cleanly());
+    });
+    let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
+    socket.send(Message::text("hi")).await.unwrap();
+    assert_eq!(
+        socket.recv().await.unwrap(),
+        Some(Message::Close {
+            code: CloseCode::GOING_AWAY,
+            reason: "shutting down".into()
+        })
+    );
+    assert_eq!(socket.recv().await.unwrap(), None);
+    assert!(socket.connection().is_closed_cleanly());
+    server.await.unwrap();
+}
+
+#[test]
+fn blocking_to_blocking_and_pipelined_first_frame() {
+    let (addr, server) = blocking_echo_server(Config::default());
+    // A raw client that pipelines its first frame right behind the request head.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut wire = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    wire.extend_from_slice(&[
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ]);
+    // A Close frame (1000), masked with a zero key.
+    wire.extend_from_slice(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]);
+    stream.write_all(&wire).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response);
+    assert!(
+        text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    // The echo of "Hello", then the Close echo, then the server closed TCP.
+    assert!(response.ends_with(&[
+        0x81, 0x05, b'H', b'e', b'l', b'l', b'o', 0x88, 0x02, 0x03, 0xE8
+    ]));
+    server.join().unwrap();
+}
+
+#[tokio::test]
+async fn rejected_handshakes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let policy = ServerConfig::default().allowed_origins(
+        AllowedOrigins::none()
+            .allow("https://good.example")
+            .unwrap(),
+    );
+    let acceptor = ws::Acceptor::new(policy, Config::default());
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // Requires the v11.stomp subprotocol; remembers the room from the query.
+                let _ = acceptor
+                    .accept_with(stream, |req| {
+                        if !req.protocols().any(|p| p == "v11.stomp") {
+                            return Err(Rejection::new(400, "v11.stomp required"));
+                        }
+                        let room = req.query().unwrap_or("").to_string();
+                        Ok((AcceptOptions::new().protocol(Some("v11.stomp")), room))
+                    })
+                    .await;
+            });
+        }
+    });
+    let status = |result: Result<_, Error>| match result {
+        Err(Error::Handshake(HandshakeError::Rejected(r))) => r.status,
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("handshake succeeded"),
+    };
+    let url = format!("ws://{addr}/chat?room=1");
+    let base = ClientRequest::from_url(&url).unwrap();
+    // Wrong origin: 403.
+    let evil = base
+        .clone()
+        .origin("https://evil.example")
+        .protocols(["v11.stomp"]);
+    assert_eq!(
+        status(ws::connect_with(&evil, Config::default()).await),
+        403
+    );
+    // No acceptable subprotocol: the application's 400.
+    let no_stomp = base
+        .clone()
+        .origin("https://good.example")
+        .protocols(["v10.stomp"]);
+    assert_eq!(
+        status(ws::connect_with(&no_stomp, Config::default()).await),
+        400
+    );
+    // Accepted: the subprotocol is reported.
+    let good = base
+        .clone()
+        .origin("https://good.example")
+        .protocols(["v10.stomp", "v11.stomp"]);
+    let (socket, response) = ws::connect_with(&good, Config::default()).await.unwrap();
+    assert_eq!(response.protocol.as_deref(), Some("v11.stomp"));
+    assert_eq!(socket.protocol(), Some("v11.stomp"));
+    // Wrong version (raw request): 426 with Sec-WebSocket-Version: 13.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8(response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{response}"
+    );
+    assert!(response.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_halves_answer_pings_while_the_writer_is_idle() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (mut reader, mut writer) = ws::accept(stream).await.unwrap().split();
+        // The writer task stays idle until the client has had all its pings answered.
+        let writer_task = tokio::spawn(async move {
+            go_rx.await.unwrap();
+            for i in 0..100 {
+                writer
+                    .send(Message::text(format!("msg {i}")))
+                    .await
+                    .unwrap();
+            }
+            writer.close(CloseCode::NORMAL, "done").await.unwrap();
+        });
+        let mut pings = 0;
+        while let Some(message) = reader.recv().await.unwrap() {
+            if let Message::Ping(_) = message {
+                pings += 1;
+            }
+        }
+        writer_task.await.unwrap();
+        pings
+    });
+    let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
+    for i in 0..50u32 {
+        socket
+            .send(Message::Ping(i.to_be_bytes().to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(
+            socket.recv().await.unwrap(),
+            Some(Message::Pong(i.to_be_bytes().to_vec()))
+        );
+    }
+    go_tx.send(()).unwrap();
+    for i in 0..100 {
+        // Pings keep arriving while the writer sends.
+        socket.send(Message::Ping(vec![1])).await.unwrap();
+        let mut got = socket.recv().await.unwrap().unwrap();
+        while let Message::Pong(_) = got {
+            got = socket.recv().await.unwrap().unwrap();
+        }
+        assert_eq!(got, Message::text(format!("msg {i}")));
+    }
+    loop {
+        match socket.recv().await.unwrap() {
+            Some(Message::Close { code, .. }) => assert_eq!(code, CloseCode::NORMAL),
+            Some(Message::Pong(_)) => {}
+            Some(other) => panic!("unexpected {other:?}"),
+            None => break,
+        }
+    }
+    assert!(socket.connection().is_closed_cleanly());
+    assert_eq!(server.await.unwrap(), 150);
+}
+
+#[tokio::test]
+async fn recv_is_cancellation_safe_in_select() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    const COUNT: usize = 300;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = ws::Acceptor::new(
+            ServerConfig::default(),
+            Config::default().fragment_size(Some(1000)),
+        )
+        .accept(stream)
+        .await
+        .unwrap();
+        for i in 0..COUNT {
+            // Messages in several fragments, sent in slices with pauses, so that receives
+            // are often cancelled in the middle of a frame or of a message.
+            let payload: Vec<u8> = (0..5000).map(|j| (i + j) as u8).collect();
+            socket.send(Message::Binary(payload)).await.unwrap();
+            if i % 10 == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+    });
+    let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
+    let mut received = 0;
+    let mut cancelled = 0;
+    loop {
+        tokio::select! {
+            message = socket.recv() => match message.unwrap() {
+                Some(Message::Binary(payload)) => {
+                    let expected: Vec<u8> = (0..5000).map(|j| (received + j) as u8).collect();
+                    assert!(payload == expected, "message {received} differs");
+                    received += 1;
+                }
+                Some(Message::Close { .. }) => {}
+                Some(other) => panic!("unexpected {other:?}"),
+                None => break,
+            },
+            _ = tokio::time::sleep(Duration::from_micros(50)) => cancelled += 1,
+        }
+    }
+    assert_eq!(received, COUNT);
+    assert!(
+        cancelled > 0,
+        "the timeout never won; the test proved nothing"
+    );
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn backpressure_bounds_the_send_buffer_and_reading_is_demand_driven() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let reader = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept(stream).await.unwrap();
+        // Not receiving: nothing is read from the socket, TCP pushes back.
+        release_rx.await.unwrap();
+        let mut total = 0usize;
+        while let Some(message) = socket.recv().await.unwrap() {
+            total += message.as_bytes().len();
+        }
+        total
+    });
+    let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
+    socket.set_high_water(64 * 1024);
+    let chunk = Message::Binary(vec![7; 16 * 1024]);
+    let mut sent = 0usize;
+    let mut peak = 0usize;
+    // Send until a send blocks for 200 ms: the peer is not reading.
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), socket.feed(chunk.clone())).await {
+            Ok(result) => {
+                result.unwrap();
+                sent += 16 * 1024;
+                peak = peak.max(socket.buffered_amount());
+                assert!(sent < 256 << 20, "sending never blocked");
+            }
+            Err(_) => break,
+        }
+    }
+    // The queue stayed below the high-water mark plus one message.
+    assert!(peak <= 64 * 1024 + 16 * 1024 + 16, "peak buffered {peak}");
+    // Now the reader drains; everything queued arrives.
+    release_tx.send(()).unwrap();
+    socket.close(CloseCode::NORMAL, "").await.unwrap();
+    assert_eq!(reader.await.unwrap(), sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_concurrent_connections_through_the_echo_server() {
+    let addr = tokio_echo_server(Config::default(), 1000).await;
+    let mut clients = Vec::new();
+    for i in 0..1000 {
+        clients.push(tokio::spawn(async move {
+            let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
+            let text = format!("client {i}");
+            socket.send(Message::text(text.clone())).await.unwrap();
+            assert_eq!(socket.recv().await.unwrap(), Some(Message::Text(text)));
+            socket.close(CloseCode::NORMAL, "").await.unwrap();
+            socket.connection().is_closed_cleanly()
+        }));
+    }
+    for client in clients {
+        assert!(client.await.unwrap());
+    }
+}
+
+#[test]
+fn nonblocking_stream_resumes_after_would_block() {
+    let (addr, server) = blocking_echo_server(big_limits());
+    let (mut socket, _) = blocking::connect_with(&request(addr), big_limits()).unwrap();
+    socket.get_mut().set_nonblocking(true).unwrap();
+    // Nothing to read yet: WouldBlock, and the WebSocket stays usable.
+    assert!(socket.read().unwrap_err().is_would_block());
+    let big = Message::Binary(vec![3; 4 << 20]);
+    let mut queued = false;
+    match socket.send(big.clone()) {
+        Ok(()) => {}
+        Err(e) if e.is_would_block() => queued = true,
+        Err(e) => panic!("{e}"),
+    }
+    // Read the echo while flushing what is left, polling like an event loop would.
+    let mut echo = None;
+    for _ in 0..100_000 {
+        if socket.wants_write() {
+            match socket.flush() {
+                Ok(()) => {}
+                Err(e) if e.is_would_block() => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        match socket.read() {
+            Ok(Some(m)) => {
+                echo = Some(m);
+                break;
+            }
+            Ok(None) => panic!("closed"),
+            Err(e) if e.is_would_block() => std::thread::sleep(Duration::from_micros(100)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // (Not assert_eq: a failure would print 4 MiB.)
+    assert!(echo == Some(big), "wrong echo (send queued: {queued})");
+    socket.get_mut().set_nonblocking(false).unwrap();
+    socket.close(CloseCode::NORMAL, "").unwrap();
+    while socket.read().unwrap().is_some() {}
+    server.join().unwrap();
+}
+
+/// A tokio server with keepalive pings every 50 ms and a 300 ms idle timeout.
+async fn keepalive_server() -> (
+    SocketAddr,
+    tokio::task::JoinHandle<(Result<(), Error>, usize)>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let config = Config::default()
+            .ping_interval(Some(Duration::from_millis(50)))
+            .idle_timeout(Some(Duration::from_millis(300)))
+            .close_timeout(Some(Duration::from_millis(200)));
+        let acceptor = ws::Acceptor::new(ServerConfig::default(), config);
+        let mut socket = acceptor.accept(stream).await.unwrap();
+        let mut pongs = 0;
+        let result = loop {
+            match socket.recv().await {
+                Ok(Some(Message::Pong(_))) => pongs += 1,
+                Ok(Some(_)) => {}
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        (result, pongs)
+    });
+    (addr, server)
+}
+
+#[tokio::test]
+async fn keepalive_pings_keep_a_live_peer_connected() {
+    let (addr, server) = keepalive_server().await;
+    let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
+    // Receive (and so answer pings) for well past the idle timeout.
+    let mut pings = 0;
+    let _ = tokio::time::timeout(Duration::from_millis(700), async {
+        while let Some(message) = socket.recv().await.unwrap() {
+            if let Message::Ping(_) = message {
+                pings += 1;
+            }
+        }
+    })
+    .await;
+    assert!(pings >= 5, "only {pings} keepalive pings in 700 ms");
+    socket.close(CloseCode::NORMAL, "").await.unwrap();
+    let (result, pongs) = server.await.unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    assert!(pongs >= 5);
+}
+
+#[tokio::test]
+async fn idle_timeout_closes_a_silent_peer() {
+    let (addr, server) = keepalive_server().await;
+    // Handshake, then never read or answer anything.
+    let (socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
+    let started = std::time::Instant::now();
+    let (result, pongs) = server.await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(matches!(result, Err(Error::AbnormalClosure)), "{result:?}");
+    assert_eq!(pongs, 0);
+    // Idle timeout (300 ms) + close timeout (200 ms) + the drain after shutdown.
+    assert!(elapsed >= Duration::from_millis(450), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    drop(socket);
+}
