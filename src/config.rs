@@ -73,7 +73,8 @@ impl Config {
     }
 
     /// Whether to answer pings with pongs automatically (default `true`). When pings arrive
-    /// faster than pongs can be sent, only the latest pong is kept (RFC 6455 §5.5.3: "an
+    /// faster than pongs can be sent, only the latest
+    /// [`MAX_QUEUED_PONGS`](crate::MAX_QUEUED_PONGS) pongs are kept (RFC 6455 §5.5.3: "an
     /// endpoint MAY elect to send a Pong frame for only the most recently processed Ping").
     pub fn auto_pong(mut self, enabled: bool) -> Config {
         self.auto_pong = enabled;

@@ -94,7 +94,8 @@ pub mod utf8;
 pub use close::CloseCode;
 pub use config::{Config, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE};
 pub use connection::{
-    Connection, EncodedHeader, Event, MaskSource, MessageKind, Received, Role, State, Timeout,
+    Connection, EncodedHeader, Event, MAX_QUEUED_PONGS, MaskSource, MessageKind, Received, Role,
+    State, Timeout,
 };
 pub use error::{ProtocolError, UsageError};
 pub use frame::{FrameHeader, OpCode, Status};

@@ -267,3 +267,22 @@ fn client_waits_for_the_server_to_close_the_transport() {
     );
     assert!(client.should_close_transport());
 }
+
+#[test]
+fn queued_pongs_are_bounded_and_keep_the_latest() {
+    let mut pair = Pair::connect_default().unwrap();
+    // 40 pings delivered before the server transmits anything.
+    for i in 0..40u8 {
+        pair.client.send(&Message::Ping(vec![i])).unwrap();
+    }
+    pair.client_to_server();
+    assert_eq!(pair.server.drain().len(), 40);
+    let mut out = Vec::new();
+    pair.server.conn.poll_transmit(&mut out);
+    // Exactly the last MAX_QUEUED_PONGS pongs, in order: 0x8A, length 1, payload.
+    let expected: Vec<u8> = (40 - rfc6455::MAX_QUEUED_PONGS as u8..40)
+        .flat_map(|i| [0x8A, 0x01, i])
+        .collect();
+    assert_eq!(out, expected);
+    assert!(!pair.server.conn.wants_transmit());
+}

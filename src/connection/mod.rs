@@ -114,7 +114,9 @@ pub enum Event<'a> {
         /// This is the message's last piece.
         fin: bool,
     },
-    /// A ping. Unless `auto_pong` is off, the pong is already queued.
+    /// A ping. Unless `auto_pong` is off, the pong is already queued: call
+    /// [`poll_transmit`](Connection::poll_transmit) before sending anything else in
+    /// response, so that the pong goes out in order.
     Ping(&'a [u8]),
     /// A pong.
     Pong(&'a [u8]),
@@ -175,10 +177,16 @@ impl ControlPayload {
     }
 }
 
+/// Pongs kept while waiting for [`Connection::poll_transmit`]; beyond this, the oldest are
+/// dropped (RFC 6455 §5.5.3 allows answering only the most recent ping), so a ping flood
+/// from a peer that does not read costs at most about 2 KiB.
+pub const MAX_QUEUED_PONGS: usize = 16;
+
 /// Control frames the connection wants to send on its own.
 #[derive(Default)]
 struct Pending {
-    pong: Option<ControlPayload>,
+    /// Allocated only while pongs wait, and freed when they are sent.
+    pongs: alloc::vec::Vec<ControlPayload>,
     ping: bool,
     close: Option<ControlPayload>,
 }
@@ -518,7 +526,10 @@ impl Connection {
                 // response, unless it already received a Close frame." §5.5.3: "A Pong frame
                 // sent in response to a Ping frame must have identical "Application data"".
                 if self.config.auto_pong && self.life.may_send_data() {
-                    self.pending.pong = Some(ControlPayload::new(&[payload]));
+                    if self.pending.pongs.len() == MAX_QUEUED_PONGS {
+                        self.pending.pongs.remove(0);
+                    }
+                    self.pending.pongs.push(ControlPayload::new(&[payload]));
                 }
                 Ok(Event::Ping(payload))
             }
@@ -564,7 +575,7 @@ impl Connection {
         if self.life.on_failure() {
             self.pending.close = Some(ControlPayload::close(error.close_code(), error.reason()));
         }
-        self.pending.pong = None;
+        self.pending.pongs = alloc::vec::Vec::new();
         self.pending.ping = false;
         self.rx = Receiver::default();
         self.failure = Some(error.clone());

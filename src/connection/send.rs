@@ -183,7 +183,7 @@ impl Connection {
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
         let start = out.len();
         if !self.life.close_sent() {
-            if let Some(pong) = self.pending.pong.take() {
+            for pong in core::mem::take(&mut self.pending.pongs) {
                 self.write_control(OpCode::Pong, pong.as_slice(), out);
             }
             if core::mem::take(&mut self.pending.ping) {
@@ -199,12 +199,12 @@ impl Connection {
     /// Whether [`poll_transmit`](Connection::poll_transmit) has something to write.
     pub fn wants_transmit(&self) -> bool {
         self.pending.close.is_some()
-            || (!self.life.close_sent() && (self.pending.pong.is_some() || self.pending.ping))
+            || (!self.life.close_sent() && (!self.pending.pongs.is_empty() || self.pending.ping))
     }
 
     fn write_close(&mut self, payload: &ControlPayload, out: &mut Vec<u8>) {
         self.write_control(OpCode::Close, payload.as_slice(), out);
-        self.pending.pong = None;
+        self.pending.pongs = Vec::new();
         self.pending.ping = false;
         self.life.on_close_sent();
     }

@@ -73,7 +73,7 @@ impl Connection {
                 // Jetty and others close idle connections with 1001 "going away".
                 self.pending.close =
                     Some(ControlPayload::close(CloseCode::GOING_AWAY, "idle timeout"));
-                self.pending.pong = None;
+                self.pending.pongs = alloc::vec::Vec::new();
                 self.life.on_close_sent();
                 t.close_started = Some(now);
                 return Some(Timeout::Idle);
