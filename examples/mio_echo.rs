@@ -28,7 +28,7 @@ struct Client {
 
 enum Phase {
     Handshake(ServerHandshake),
-    Open(Connection, MessageAssembler),
+    Open(Box<Connection>, MessageAssembler),
     Done,
 }
 
@@ -146,7 +146,7 @@ impl Client {
                         return;
                     }
                     self.input = handshake.leftover().to_vec();
-                    let conn = Connection::new(Role::Server, limits.clone());
+                    let conn = Box::new(Connection::new(Role::Server, limits.clone()));
                     self.phase = Phase::Open(conn, MessageAssembler::new());
                 }
                 Err(e) => {

@@ -188,7 +188,8 @@ struct Pending {
     /// Allocated only while pongs wait, and freed when they are sent.
     pongs: alloc::vec::Vec<ControlPayload>,
     ping: bool,
-    close: Option<ControlPayload>,
+    /// Boxed: needed once per connection, at its end.
+    close: Option<Box<ControlPayload>>,
 }
 
 /// Decoding state between frames and across partial frames.
@@ -542,7 +543,7 @@ impl Connection {
                 if self.life.on_close_received(code) {
                     // §5.5.1: "When sending a Close frame in response, the endpoint
                     // typically echos the status code it received."
-                    self.pending.close = Some(ControlPayload::close(code, ""));
+                    self.pending.close = Some(Box::new(ControlPayload::close(code, "")));
                 }
                 Ok(Event::Close { code, reason })
             }
@@ -573,7 +574,10 @@ impl Connection {
     #[cold]
     fn fail(&mut self, error: ProtocolError) -> ProtocolError {
         if self.life.on_failure() {
-            self.pending.close = Some(ControlPayload::close(error.close_code(), error.reason()));
+            self.pending.close = Some(Box::new(ControlPayload::close(
+                error.close_code(),
+                error.reason(),
+            )));
         }
         self.pending.pongs = alloc::vec::Vec::new();
         self.pending.ping = false;

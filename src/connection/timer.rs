@@ -71,8 +71,10 @@ impl Connection {
         if let Some(idle) = self.config.idle_timeout {
             if now >= last_input.saturating_add(idle) {
                 // Jetty and others close idle connections with 1001 "going away".
-                self.pending.close =
-                    Some(ControlPayload::close(CloseCode::GOING_AWAY, "idle timeout"));
+                self.pending.close = Some(alloc::boxed::Box::new(ControlPayload::close(
+                    CloseCode::GOING_AWAY,
+                    "idle timeout",
+                )));
                 self.pending.pongs = alloc::vec::Vec::new();
                 self.life.on_close_sent();
                 t.close_started = Some(now);

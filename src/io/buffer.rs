@@ -113,6 +113,7 @@ impl WriteBuffer {
     }
 
     #[inline]
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.buf.len() - self.pos
     }

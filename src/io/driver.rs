@@ -99,6 +99,7 @@ impl Driver {
     }
 
     /// When the next deadline falls, as an `Instant`.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.conn.poll_timeout().map(|d| self.epoch + d)
     }
