@@ -28,6 +28,8 @@ pub(crate) struct HeadBuffer {
     /// Bytes already searched for the end of the head.
     scanned: usize,
     max_head_size: usize,
+    /// The head exceeded the limit; nothing more is accepted.
+    failed: bool,
 }
 
 impl HeadBuffer {
@@ -37,12 +39,16 @@ impl HeadBuffer {
             head_len: None,
             scanned: 0,
             max_head_size,
+            failed: false,
         }
     }
 
     /// Appends `bytes`; `Complete` once the head has ended. Each byte is searched once, so
     /// feeding a head one byte at a time costs linear time.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<Status<()>, HandshakeError> {
+        if self.failed {
+            return Err(self.too_large());
+        }
         if self.head_len.is_some() {
             self.buf.extend_from_slice(bytes);
             return Ok(Status::Complete(()));
@@ -68,8 +74,11 @@ impl HeadBuffer {
         }
     }
 
+    /// Gives up on the head: frees the buffer. Any later push fails the same way.
     fn too_large(&mut self) -> HandshakeError {
         self.buf = Vec::new();
+        self.scanned = 0;
+        self.failed = true;
         HandshakeError::HeadTooLarge {
             limit: self.max_head_size,
         }
@@ -117,7 +126,7 @@ fn find_head_end(old: &[u8], new: &[u8], from: usize) -> Option<usize> {
         }
     }
     // Then `new`, jumping from line feed to line feed.
-    let mut j = from.saturating_sub(old.len());
+    let mut j = from.saturating_sub(old.len()).min(new.len());
     while let Some(k) = new[j..].iter().position(|&b| b == b'\n') {
         let i = old.len() + j + k;
         if let Some(end) = blank_after(i) {
@@ -242,6 +251,9 @@ mod tests {
         };
         assert_eq!(fed, 100);
         assert_eq!(err, HandshakeError::HeadTooLarge { limit: 100 });
+        assert!(h.buf.capacity() == 0);
+        // Feeding more after the failure keeps failing, without buffering.
+        assert_eq!(h.push(b"\r\n\r\n"), Err(err));
         assert!(h.buf.capacity() == 0);
     }
 
