@@ -419,13 +419,51 @@ async fn backpressure_bounds_the_send_buffer_and_reading_is_demand_driven() {
     assert_eq!(reader.await.unwrap(), sent);
 }
 
+/// The `echo_server` example, built by `cargo test` next to this test binary, running on a
+/// free port; killed on drop.
+struct ExampleServer {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl ExampleServer {
+    fn start(name: &str) -> ExampleServer {
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+        let mut child = std::process::Command::new(dir.join(name))
+            .arg("127.0.0.1:0")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} in {}: {e}", dir.display()));
+        // The first line is "<name> listening on ws://ADDR"; keep draining the rest.
+        let mut lines =
+            std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+        let first = lines.next().unwrap().unwrap();
+        let addr = first.rsplit("ws://").next().unwrap().parse().unwrap();
+        std::thread::spawn(move || lines.for_each(drop));
+        ExampleServer { child, addr }
+    }
+}
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousand_concurrent_connections_through_the_echo_server() {
-    let addr = tokio_echo_server(Config::default(), 1000).await;
+async fn thousand_concurrent_connections_through_the_echo_server_example() {
+    let server = ExampleServer::start("echo_server");
+    let addr = server.addr;
+    // All 1000 are connected at once before any of them closes.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(1000));
     let mut clients = Vec::new();
     for i in 0..1000 {
+        let barrier = barrier.clone();
         clients.push(tokio::spawn(async move {
             let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
+            barrier.wait().await;
             let text = format!("client {i}");
             socket.send(Message::text(text.clone())).await.unwrap();
             assert_eq!(socket.recv().await.unwrap(), Some(Message::Text(text)));
@@ -544,4 +582,63 @@ async fn idle_timeout_closes_a_silent_peer() {
     assert!(elapsed >= Duration::from_millis(450), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     drop(socket);
+}
+
+#[tokio::test]
+async fn blocking_streaming_read_of_a_large_message() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept(stream).await.unwrap();
+        let big: Vec<u8> = (0..(16u32 << 20)).map(|i| (i % 253) as u8).collect();
+        socket.send(Message::Binary(big)).await.unwrap();
+        socket.send(Message::Ping(b"mid".to_vec())).await.unwrap();
+        socket.send(Message::text("after")).await.unwrap();
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+    });
+    tokio::task::spawn_blocking(move || {
+        // The default 1 MiB limits do not apply to the message size here: raise them, but
+        // the point is that no 16 MiB buffer is ever built on this side.
+        let (mut socket, _) = blocking::connect_with(&request(addr), big_limits()).unwrap();
+        let mut total = 0usize;
+        let mut largest = 0usize;
+        loop {
+            match socket.read_chunk().unwrap().expect("open") {
+                blocking::Chunk::Binary { data, fin } => {
+                    for (i, b) in data.iter().enumerate() {
+                        assert_eq!(*b, ((total + i) % 253) as u8, "byte {}", total + i);
+                    }
+                    total += data.len();
+                    largest = largest.max(data.len());
+                    if fin {
+                        break;
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(total, 16 << 20);
+        assert!(largest <= 64 * 1024, "a chunk of {largest} bytes");
+        assert_eq!(
+            socket.read_chunk().unwrap(),
+            Some(blocking::Chunk::Control(Message::Ping(b"mid".to_vec())))
+        );
+        assert_eq!(
+            socket.read_chunk().unwrap(),
+            Some(blocking::Chunk::Text {
+                data: b"after",
+                fin: true
+            })
+        );
+        // Back to whole messages: the Close, then the end.
+        assert!(matches!(
+            socket.read().unwrap(),
+            Some(Message::Close { .. })
+        ));
+        assert_eq!(socket.read().unwrap(), None);
+    })
+    .await
+    .unwrap();
+    server.await.unwrap();
 }

@@ -36,7 +36,7 @@ use std::net::TcpStream;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use super::driver::{Driver, Step};
+use super::driver::{Driver, Piece, Step};
 use super::{Decision, Error, accept_all};
 use crate::close::CloseCode;
 use crate::config::Config;
@@ -189,6 +189,27 @@ fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// A piece of a message from [`WebSocket::read_chunk`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    /// Part of a text message; the last part has `fin` set.
+    Text {
+        /// The bytes (the whole message is UTF-8; a part may split a sequence).
+        data: &'a [u8],
+        /// This is the message's last part.
+        fin: bool,
+    },
+    /// Part of a binary message; the last part has `fin` set.
+    Binary {
+        /// The bytes.
+        data: &'a [u8],
+        /// This is the message's last part.
+        fin: bool,
+    },
+    /// A ping, pong, or the peer's Close.
+    Control(Message),
+}
+
 /// A WebSocket over a blocking or non-blocking `Read + Write` stream.
 ///
 /// Pings are answered, and the close handshake is completed, while reading: keep calling
@@ -232,30 +253,85 @@ impl<S: Read + Write> WebSocket<S> {
                     self.try_flush()?;
                     return Ok(Some(message));
                 }
-                Step::Failed(e) => {
-                    self.driver.queue_control();
-                    let _ = self.try_flush();
-                    self.driver.finished = true;
-                    return Err(Error::Protocol(e));
-                }
+                Step::Failed(e) => return Err(self.fail(e)),
                 Step::NeedInput => {}
             }
-            self.driver.queue_control();
-            self.try_flush()?;
-            if self.driver.conn.should_close_transport() && self.driver.wbuf.is_empty() {
-                self.driver.finished = true;
+            if !self.read_input()? {
                 return self.driver.outcome().map(|()| None);
             }
+        }
+    }
+
+    /// Reads the next piece of a message as it arrives, without assembling the message:
+    /// a streaming read for messages too large to hold. Data is borrowed from the read
+    /// buffer (no copy); control frames come whole. A message's pieces end with one whose
+    /// `fin` is set; text pieces may split UTF-8 sequences but were validated.
+    ///
+    /// Finish a message with `read_chunk` before going back to [`read`](WebSocket::read).
+    /// Returns `Ok(None)` at the end of the stream, like `read`.
+    pub fn read_chunk(&mut self) -> Result<Option<Chunk<'_>>, Error> {
+        loop {
+            if self.driver.finished {
+                return Ok(None);
+            }
+            match self.driver.decode_piece() {
+                Piece::Data {
+                    kind,
+                    start,
+                    len,
+                    fin,
+                } => {
+                    self.driver.queue_control();
+                    self.try_flush()?;
+                    let data = self.driver.rbuf.slice(start, len);
+                    return Ok(Some(match kind {
+                        crate::MessageKind::Text => Chunk::Text { data, fin },
+                        crate::MessageKind::Binary => Chunk::Binary { data, fin },
+                    }));
+                }
+                Piece::Control(message) => {
+                    self.driver.queue_control();
+                    self.try_flush()?;
+                    return Ok(Some(Chunk::Control(message)));
+                }
+                Piece::Failed(e) => return Err(self.fail(e)),
+                Piece::NeedInput => {}
+            }
+            if !self.read_input()? {
+                return self.driver.outcome().map(|()| None);
+            }
+        }
+    }
+
+    /// The peer broke the protocol: send our Close and end the stream.
+    fn fail(&mut self, error: crate::ProtocolError) -> Error {
+        self.driver.queue_control();
+        let _ = self.try_flush();
+        self.driver.finished = true;
+        Error::Protocol(error)
+    }
+
+    /// Flushes what the connection queued and reads more input. Returns `false` at the
+    /// end of the stream (the transport ended, or should now be closed).
+    fn read_input(&mut self) -> Result<bool, Error> {
+        self.driver.queue_control();
+        self.try_flush()?;
+        if self.driver.conn.should_close_transport() && self.driver.wbuf.is_empty() {
+            self.driver.finished = true;
+            return Ok(false);
+        }
+        loop {
             let spare = self.driver.rbuf.spare();
             match self.stream.read(spare) {
                 Ok(0) => {
                     self.driver.conn.receive_eof();
                     self.driver.finished = true;
-                    return self.driver.outcome().map(|()| None);
+                    return Ok(false);
                 }
                 Ok(n) => {
                     self.driver.rbuf.filled(n);
                     self.driver.tick();
+                    return Ok(true);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {

@@ -46,6 +46,18 @@ impl ReadBuffer {
         }
     }
 
+    /// The position of the first unconsumed byte within the buffer.
+    #[inline]
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// Bytes at absolute positions (see [`start`](ReadBuffer::start)).
+    #[inline]
+    pub(crate) fn slice(&self, start: usize, len: usize) -> &[u8] {
+        &self.buf[start..start + len]
+    }
+
     /// Room to read into: moves unconsumed bytes to the front and grows when full.
     pub(crate) fn spare(&mut self) -> &mut [u8] {
         if self.start > 0 {

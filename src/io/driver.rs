@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::Error;
 use super::buffer::{ReadBuffer, WriteBuffer};
-use crate::connection::{Connection, Role, Timeout};
+use crate::connection::{Connection, Event, MessageKind, Role, Timeout};
 use crate::error::ProtocolError;
 use crate::message::{Message, MessageAssembler};
 
@@ -16,6 +16,21 @@ pub(crate) enum Step {
     /// Everything buffered was consumed; read more.
     NeedInput,
     /// The peer broke the protocol; the Close frame is queued.
+    Failed(ProtocolError),
+}
+
+/// A piece of input for streaming reads: data stays in the read buffer (by position).
+pub(crate) enum Piece {
+    /// Message data at `start..start + len` of the read buffer.
+    Data {
+        kind: MessageKind,
+        start: usize,
+        len: usize,
+        fin: bool,
+    },
+    /// A ping, pong or Close.
+    Control(Message),
+    NeedInput,
     Failed(ProtocolError),
 }
 
@@ -30,6 +45,8 @@ pub(crate) struct Driver {
     pub(crate) finished: bool,
     /// The subprotocol agreed in the handshake.
     pub(crate) protocol: Option<std::string::String>,
+    /// Bytes of the last streamed piece, consumed once the caller is done with it.
+    deferred: usize,
 }
 
 impl Driver {
@@ -42,6 +59,7 @@ impl Driver {
             epoch: Instant::now(),
             finished: false,
             protocol: None,
+            deferred: 0,
         };
         if !leftover.is_empty() {
             driver.rbuf.extend(leftover);
@@ -53,6 +71,7 @@ impl Driver {
     /// Decodes buffered input until a message is complete or the input runs out.
     #[inline]
     pub(crate) fn decode(&mut self) -> Step {
+        self.release_piece();
         while !self.rbuf.is_empty() {
             match self.conn.receive(self.rbuf.unread()) {
                 Ok(r) => {
@@ -75,6 +94,70 @@ impl Driver {
             }
         }
         Step::NeedInput
+    }
+
+    /// Decodes the next piece of input without assembling messages: data is left in the
+    /// read buffer (consumed on the next call), so a large message streams through.
+    pub(crate) fn decode_piece(&mut self) -> Piece {
+        self.release_piece();
+        if self.rbuf.is_empty() {
+            return Piece::NeedInput;
+        }
+        let base = self.rbuf.start();
+        let unread = self.rbuf.unread();
+        let origin = unread.as_ptr() as usize;
+        let at = |data: &[u8]| base + (data.as_ptr() as usize - origin);
+        match self.conn.receive(unread) {
+            Ok(r) => {
+                let piece = match r.event {
+                    None => Piece::NeedInput,
+                    Some(Event::Text(text)) => Piece::Data {
+                        kind: MessageKind::Text,
+                        start: at(text.as_bytes()),
+                        len: text.len(),
+                        fin: true,
+                    },
+                    Some(Event::Binary(data)) => Piece::Data {
+                        kind: MessageKind::Binary,
+                        start: at(data),
+                        len: data.len(),
+                        fin: true,
+                    },
+                    Some(Event::TextChunk { payload, fin }) => Piece::Data {
+                        kind: MessageKind::Text,
+                        start: at(payload),
+                        len: payload.len(),
+                        fin,
+                    },
+                    Some(Event::BinaryChunk { payload, fin }) => Piece::Data {
+                        kind: MessageKind::Binary,
+                        start: at(payload),
+                        len: payload.len(),
+                        fin,
+                    },
+                    Some(other) => match Message::from_event(&other) {
+                        Some(message) => Piece::Control(message),
+                        None => Piece::NeedInput,
+                    },
+                };
+                self.deferred = r.consumed;
+                if !matches!(piece, Piece::Data { .. }) {
+                    self.release_piece();
+                }
+                piece
+            }
+            Err(e) => {
+                let all = self.rbuf.unread().len();
+                self.rbuf.consume(all);
+                Piece::Failed(e)
+            }
+        }
+    }
+
+    /// Consumes the bytes of the last streamed piece.
+    pub(crate) fn release_piece(&mut self) {
+        let n = std::mem::take(&mut self.deferred);
+        self.rbuf.consume(n);
     }
 
     /// Queues the frames the connection wants to send (pongs, Close replies, pings).
