@@ -91,6 +91,11 @@ mod message;
 pub mod testing;
 pub mod utf8;
 
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use close::CloseCode;
 pub use config::{Config, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE};
 pub use connection::{
