@@ -27,14 +27,17 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
     cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
     echo "=== fuzz $t for ${seconds}s ==="
+    log="$(mktemp)"
     # -rss_limit_mb / -malloc_limit_mb: a run that needs more than 512 MiB is a bug here
     # (the connection targets configure at most 64 KiB messages).
-    cargo fuzz run -O "$t" "corpus/$t" -- \
+    if ! cargo fuzz run -O "$t" "corpus/$t" -- \
         -max_total_time="$seconds" -rss_limit_mb=1024 -malloc_limit_mb=512 \
-        -timeout=10 -print_final_stats=1 2>&1 | tail -n 25
-    # cargo fuzz's status is lost in the pipe; check it explicitly.
-    if [ "${PIPESTATUS[0]}" -ne 0 ]; then
-        echo "fuzz target $t failed; see fuzz/artifacts/$t/" >&2
+        -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+        grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)' "$log" >&2
+        echo "fuzz target $t failed; the input is in fuzz/artifacts/$t/" >&2
+        rm -f "$log"
         exit 1
     fi
+    grep -E '^#[0-9]+[[:space:]]+DONE|^Done|^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' "$log"
+    rm -f "$log"
 done

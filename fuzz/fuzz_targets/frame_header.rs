@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(e.close_code().as_u16(), 1002);
             for end in 0..data.len().min(MAX_HEADER_LEN) {
                 let r = FrameHeader::decode(&data[..end]);
-                assert!(r == Ok(Status::Partial) || r == Err(e.clone()), "{r:?} vs {e:?}");
+                assert!(
+                    r == Ok(Status::Partial) || r == Err(e.clone()),
+                    "{r:?} vs {e:?}"
+                );
             }
         }
     }

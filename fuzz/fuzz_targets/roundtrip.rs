@@ -1,15 +1,17 @@
 //! Structured: messages encoded by one role decode to the same messages in the other
 //! (through `MessageAssembler`), read in fuzzer-chosen pieces; the receiver's automatic
-//! answers (the latest pong, the Close echo) decode on the sender's side, and a close
+//! answers (pongs for the latest pings, the Close echo) decode on the sender's side, and a close
 //! handshake ends cleanly on both.
 #![no_main]
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use rfc6455::testing::SeededMasks;
 use rfc6455::{
-    CloseCode, Config, Connection, Message, MessageAssembler, MessageKind, Role, UsageError,
+    CloseCode, Config, Connection, MAX_QUEUED_PONGS, Message, MessageAssembler, MessageKind, Role,
+    UsageError,
 };
 use rfc6455_fuzz::Chunks;
+use std::collections::VecDeque;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -31,6 +33,14 @@ struct Input {
     fragment_size: Option<u8>,
     ops: Vec<Op>,
     reads: Vec<u8>,
+}
+
+/// Notes a ping the receiver will answer: it keeps pongs for the latest MAX_QUEUED_PONGS.
+fn remember(pings: &mut VecDeque<Vec<u8>>, p: &[u8]) {
+    if pings.len() == MAX_QUEUED_PONGS {
+        pings.pop_front();
+    }
+    pings.push_back(p.to_vec());
 }
 
 fn control(mut p: Vec<u8>) -> Vec<u8> {
@@ -65,7 +75,8 @@ fuzz_target!(|input: Input| {
 
     let mut wire = Vec::new();
     let mut expected = Vec::new();
-    let mut last_ping = None;
+    // The pings whose pongs the receiver will send: the latest MAX_QUEUED_PONGS.
+    let mut pings: VecDeque<Vec<u8>> = VecDeque::new();
     let mut close_code = None;
     let closed = |r: Result<(), UsageError>, close_code: Option<CloseCode>| match r {
         Ok(()) => true,
@@ -88,10 +99,16 @@ fuzz_target!(|input: Input| {
                 }
             }
             Op::FragmentedText(t, cuts) => {
-                let sent = fragmented(&mut sender, MessageKind::Text, t.as_bytes(), &cuts, &mut wire);
-                if let Some(pings) = sent {
-                    for p in pings {
-                        last_ping = Some(p.clone());
+                let sent = fragmented(
+                    &mut sender,
+                    MessageKind::Text,
+                    t.as_bytes(),
+                    &cuts,
+                    &mut wire,
+                );
+                if let Some(between) = sent {
+                    for p in between {
+                        remember(&mut pings, &p);
                         expected.push(Message::Ping(p));
                     }
                     expected.push(Message::Text(t));
@@ -101,9 +118,9 @@ fuzz_target!(|input: Input| {
             }
             Op::FragmentedBinary(b, cuts) => {
                 let sent = fragmented(&mut sender, MessageKind::Binary, &b, &cuts, &mut wire);
-                if let Some(pings) = sent {
-                    for p in pings {
-                        last_ping = Some(p.clone());
+                if let Some(between) = sent {
+                    for p in between {
+                        remember(&mut pings, &p);
                         expected.push(Message::Ping(p));
                     }
                     expected.push(Message::Binary(b));
@@ -114,7 +131,7 @@ fuzz_target!(|input: Input| {
             Op::Ping(p) => {
                 let p = control(p);
                 if closed(sender.send_ping(&p, &mut wire), close_code) {
-                    last_ping = Some(p.clone());
+                    remember(&mut pings, &p);
                     expected.push(Message::Ping(p));
                 }
             }
@@ -156,11 +173,14 @@ fuzz_target!(|input: Input| {
     receiver.poll_transmit(&mut back);
     let answers = receive_all(&mut sender, &mut back, &[]);
     let mut expected_answers = Vec::new();
-    if let Some(p) = last_ping {
+    for p in pings {
         expected_answers.push(Message::Pong(p));
     }
     if let Some(code) = close_code {
-        expected_answers.push(Message::Close { code, reason: String::new() });
+        expected_answers.push(Message::Close {
+            code,
+            reason: String::new(),
+        });
     }
     assert_eq!(answers, expected_answers);
     if close_code.is_some() {

@@ -24,12 +24,18 @@ fuzz_target!(|input: &[u8]| {
         match v.feed(piece) {
             Ok(()) => {
                 // Everything so far is a valid prefix.
-                assert!(first_invalid.is_none_or(|i| i >= fed), "missed invalid byte");
+                assert!(
+                    first_invalid.is_none_or(|i| i >= fed),
+                    "missed invalid byte"
+                );
                 assert_eq!(v.is_complete(), core::str::from_utf8(&data[..fed]).is_ok());
             }
             Err(_) => {
                 let i = first_invalid.expect("failed on valid UTF-8");
-                assert!((start..fed).contains(&i), "failed at piece {start}..{fed}, byte {i}");
+                assert!(
+                    (start..fed).contains(&i),
+                    "failed at piece {start}..{fed}, byte {i}"
+                );
                 assert!(!is_utf8_prefix(&data[..fed]));
                 return;
             }

@@ -10,7 +10,11 @@
 use rfc6455::frame::{FrameHeader, OpCode, Status};
 use rfc6455::mask::apply_mask_reference;
 use rfc6455::testing::SeededMasks;
-use rfc6455::{CloseCode, Config, Connection, Event, MessageKind, ProtocolError, Role, State};
+use std::collections::VecDeque;
+
+use rfc6455::{
+    CloseCode, Config, Connection, Event, MAX_QUEUED_PONGS, MessageKind, ProtocolError, Role, State,
+};
 
 /// Splits `[n] [pattern; n % 16] [data...]` into the split pattern and the data.
 pub fn split_pattern(input: &[u8]) -> (&[u8], &[u8]) {
@@ -202,15 +206,27 @@ impl EventChecker {
     }
 
     fn check_whole(&mut self, len: usize) {
-        assert!(len as u64 <= self.max_frame_size, "frame beyond max_frame_size");
-        assert!(len as u64 <= self.max_message_size, "message beyond max_message_size");
+        assert!(
+            len as u64 <= self.max_frame_size,
+            "frame beyond max_frame_size"
+        );
+        assert!(
+            len as u64 <= self.max_message_size,
+            "message beyond max_message_size"
+        );
     }
 
     fn chunk(&mut self, kind: MessageKind, payload: &[u8], fin: bool) {
-        assert!(self.kind.is_none_or(|k| k == kind), "chunk of the wrong kind");
+        assert!(
+            self.kind.is_none_or(|k| k == kind),
+            "chunk of the wrong kind"
+        );
         assert!(payload.len() as u64 <= self.max_frame_size);
         self.len += payload.len() as u64;
-        assert!(self.len <= self.max_message_size, "message beyond max_message_size");
+        assert!(
+            self.len <= self.max_message_size,
+            "message beyond max_message_size"
+        );
         if fin {
             self.kind = None;
             self.len = 0;
@@ -373,8 +389,8 @@ pub fn fuzz_connection(role: Role, input: &[u8]) {
     let defer_transmit = flags & 0x40 != 0;
     let mut buf: Vec<u8> = Vec::new();
     let mut failure: Option<ProtocolError> = None;
-    // The pong poll_transmit must write: Some(payload), or None for "no pong".
-    let mut expect_pong: Option<Vec<u8>> = None;
+    // The pongs poll_transmit must write: the latest MAX_QUEUED_PONGS pings' payloads.
+    let mut expect_pongs: VecDeque<Vec<u8>> = VecDeque::new();
     let mut now = core::time::Duration::ZERO;
     for chunk in Chunks::new(pattern, data) {
         buf.extend_from_slice(chunk);
@@ -391,10 +407,11 @@ pub fn fuzz_connection(role: Role, input: &[u8]) {
                     assert!(r.consumed > 0, "an event that consumed nothing");
                     checker.on_event(&event);
                     match event {
-                        Event::Ping(p) => {
-                            if auto_pong && before == State::Open {
-                                expect_pong = Some(p.to_vec());
+                        Event::Ping(p) if auto_pong && before == State::Open => {
+                            if expect_pongs.len() == MAX_QUEUED_PONGS {
+                                expect_pongs.pop_front();
                             }
+                            expect_pongs.push_back(p.to_vec());
                         }
                         Event::Close { code, .. } => {
                             assert!(matches!(conn.state(), State::CloseReceived | State::Closed));
@@ -415,8 +432,19 @@ pub fn fuzz_connection(role: Role, input: &[u8]) {
                             Event::Ping(p) if !auto_pong => conn.send_pong(p, &mut out),
                             _ => Ok(()),
                         };
+                        // Once our Close is out, sends fail: with `Closed`, or with
+                        // `MessageInProgress` when an echoed fragmented message was cut
+                        // short by the close.
                         if let Err(e) = sent {
-                            assert_eq!(e, rfc6455::UsageError::Closed, "echo failed");
+                            assert!(
+                                matches!(conn.state(), State::CloseSent | State::Closed),
+                                "echo failed: {e:?}"
+                            );
+                            assert!(matches!(
+                                e,
+                                rfc6455::UsageError::Closed
+                                    | rfc6455::UsageError::MessageInProgress
+                            ));
                         }
                     }
                 }
@@ -441,7 +469,7 @@ pub fn fuzz_connection(role: Role, input: &[u8]) {
                     if matches!(before, State::Open | State::CloseReceived) {
                         output.expect_close = Some((e.close_code().as_u16(), e.reason()));
                     }
-                    expect_pong = None;
+                    expect_pongs.clear();
                     failure = Some(e);
                     break;
                 }
@@ -450,7 +478,9 @@ pub fn fuzz_connection(role: Role, input: &[u8]) {
         if failure.is_some() || !matches!(conn.state(), State::Open | State::CloseSent) {
             // Input is discarded once the connection failed or the peer's Close arrived.
             let rest = buf.len() - pos;
-            let r = conn.receive(&mut buf[pos..]).expect("no error after the end");
+            let r = conn
+                .receive(&mut buf[pos..])
+                .expect("no error after the end");
             assert_eq!((r.consumed, r.event), (rest, None));
             pos = buf.len();
         }
@@ -460,14 +490,26 @@ pub fn fuzz_connection(role: Role, input: &[u8]) {
         if timers {
             now += core::time::Duration::from_millis(chunk.len() as u64 * 50);
             if conn.handle_timeout(now) == Some(rfc6455::Timeout::Idle) {
-                expect_pong = None;
+                expect_pongs.clear();
             }
         }
         if !defer_transmit {
-            transmit(&mut conn, &mut out, &mut output, &mut expect_pong, auto_pong);
+            transmit(
+                &mut conn,
+                &mut out,
+                &mut output,
+                &mut expect_pongs,
+                auto_pong,
+            );
         }
     }
-    transmit(&mut conn, &mut out, &mut output, &mut expect_pong, auto_pong);
+    transmit(
+        &mut conn,
+        &mut out,
+        &mut output,
+        &mut expect_pongs,
+        auto_pong,
+    );
     assert_eq!(conn.poll_transmit(&mut out), 0, "poll_transmit twice");
     // A failure's Close frame went out (unless ours was already sent).
     assert!(output.expect_close.is_none());
@@ -485,13 +527,15 @@ fn transmit(
     conn: &mut Connection,
     out: &mut Vec<u8>,
     output: &mut OutputChecker,
-    expect_pong: &mut Option<Vec<u8>>,
+    expect_pongs: &mut VecDeque<Vec<u8>>,
     auto_pong: bool,
 ) {
     conn.poll_transmit(out);
     let pongs = output.check(out);
     if auto_pong {
-        // Only the latest ping is answered, with its exact payload (§5.5.3).
-        assert_eq!(pongs, expect_pong.take().into_iter().collect::<Vec<_>>());
+        // The latest MAX_QUEUED_PONGS pings are answered, in order, with their exact
+        // payloads (§5.5.3); older ones are dropped.
+        assert!(pongs.len() <= MAX_QUEUED_PONGS);
+        assert_eq!(pongs, expect_pongs.drain(..).collect::<Vec<_>>());
     }
 }
