@@ -1,0 +1,34 @@
+//! tokio-websockets echo server: echoes text and binary messages.
+//!
+//! ```text
+//! TOKIO_WORKER_THREADS=1 echo_tokio_websockets [ADDR]     # default 127.0.0.1:9104
+//! ```
+//!
+//! Built like examples/echo_server.rs of rfc6455 — `#[tokio::main]` (one worker with
+//! TOKIO_WORKER_THREADS=1), a task per connection, TCP_NODELAY, default limits — so that
+//! only the WebSocket implementation differs.
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9104".into());
+    let listener = TcpListener::bind(&addr).await?;
+    eprintln!("echo_tokio_websockets listening on ws://{}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let Ok((_request, mut ws)) = tokio_websockets::ServerBuilder::new().accept(stream).await
+            else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
