@@ -25,8 +25,7 @@ use futures_util::{SinkExt, StreamExt};
 use rfc6455::mask::apply_mask;
 use rfc6455::{Config, Connection, Event, MessageKind, Role};
 use rfc6455_compare::{
-    CHROMIUM_REQUEST, KEY, MemStream, TARGET_BYTES, ascii_payload, binary_payload,
-    client_stream,
+    CHROMIUM_REQUEST, KEY, MemStream, TARGET_BYTES, ascii_payload, binary_payload, client_stream,
 };
 use tokio::runtime::Runtime;
 
@@ -188,7 +187,8 @@ fn decode_group(c: &mut Criterion, name: &str, opcode: u8, payload: fn(usize) ->
         // frame here is a whole message). The payload is a `BytesMut` split off its read
         // buffer (no copy); text is validated for FIN frames.
         let (stream, handle) = MemStream::new(pristine.clone());
-        let mut ws = fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
+        let mut ws =
+            fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
         group.bench_function(BenchmarkId::new("fastwebsockets", size), |b| {
             b.iter(|| {
                 handle.rewind();
@@ -229,7 +229,11 @@ fn decode(c: &mut Criterion) {
 fn encode(c: &mut Criterion) {
     let rt = runtime();
     for client in [true, false] {
-        let name = if client { "encode_client" } else { "encode_server" };
+        let name = if client {
+            "encode_client"
+        } else {
+            "encode_server"
+        };
         let mut group = c.benchmark_group(name);
         for size in SIZES {
             let payload = binary_payload(size);
@@ -265,11 +269,14 @@ fn encode(c: &mut Criterion) {
                             let h = conn
                                 .encode_header(MessageKind::Binary, size as u64, true)
                                 .unwrap();
-                            sink.write_vectored(&[
-                                IoSlice::new(h.as_bytes()),
-                                IoSlice::new(black_box(&payload)),
-                            ])
-                            .unwrap();
+                            // MemStream writes everything it is given.
+                            let n = sink
+                                .write_vectored(&[
+                                    IoSlice::new(h.as_bytes()),
+                                    IoSlice::new(black_box(&payload)),
+                                ])
+                                .unwrap();
+                            debug_assert_eq!(n, wire);
                         }
                         assert_eq!(handle.take_written(), count * wire as u64);
                     })
@@ -330,7 +337,8 @@ fn encode(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("tungstenite", size), |b| {
                 b.iter(|| {
                     for _ in 0..count {
-                        ws.send(tungstenite::Message::Binary(shared.clone())).unwrap();
+                        ws.send(tungstenite::Message::Binary(shared.clone()))
+                            .unwrap();
                     }
                     assert_eq!(handle.take_written(), count * wire as u64);
                 })
@@ -447,7 +455,9 @@ fn handshake(c: &mut Criterion) {
     // stream plus the upgrade, as in fastwebsockets' examples.
     group.bench_function("fastwebsockets_hyper_accept", |b| {
         b.iter(|| {
-            let ws = rt.block_on(fastwebsockets_accept(MemStream::from_static(CHROMIUM_REQUEST)));
+            let ws = rt.block_on(fastwebsockets_accept(MemStream::from_static(
+                CHROMIUM_REQUEST,
+            )));
             black_box(ws);
         })
     });
@@ -462,14 +472,15 @@ async fn fastwebsockets_accept(
 
     let slot: Rc<RefCell<Option<fastwebsockets::upgrade::UpgradeFut>>> = Default::default();
     let service_slot = slot.clone();
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        let slot = service_slot.clone();
-        async move {
-            let (response, fut) = fastwebsockets::upgrade::upgrade(&mut req)?;
-            *slot.borrow_mut() = Some(fut);
-            Ok::<_, fastwebsockets::WebSocketError>(response)
-        }
-    });
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            let slot = service_slot.clone();
+            async move {
+                let (response, fut) = fastwebsockets::upgrade::upgrade(&mut req)?;
+                *slot.borrow_mut() = Some(fut);
+                Ok::<_, fastwebsockets::WebSocketError>(response)
+            }
+        });
     hyper::server::conn::http1::Builder::new()
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
         .with_upgrades()

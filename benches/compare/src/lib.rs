@@ -171,7 +171,8 @@ impl MemStream {
         }
         std::hint::black_box(&self.scratch);
         // One thread at a time uses a stream: a plain load + store, not a locked add.
-        self.written.store(self.written.load(Relaxed) + src.len() as u64, Relaxed);
+        self.written
+            .store(self.written.load(Relaxed) + src.len() as u64, Relaxed);
         src.len()
     }
 }

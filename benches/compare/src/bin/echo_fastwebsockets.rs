@@ -32,7 +32,9 @@ async fn handle_client(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
     Ok(())
 }
 
-async fn server_upgrade(mut req: Request<Incoming>) -> Result<Response<Empty<Bytes>>, WebSocketError> {
+async fn server_upgrade(
+    mut req: Request<Incoming>,
+) -> Result<Response<Empty<Bytes>>, WebSocketError> {
     let (response, fut) = upgrade::upgrade(&mut req)?;
     tokio::spawn(async move {
         let _ = handle_client(fut).await;
@@ -42,9 +44,14 @@ async fn server_upgrade(mut req: Request<Incoming>) -> Result<Response<Empty<Byt
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9103".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9103".into());
     let listener = TcpListener::bind(&addr).await?;
-    eprintln!("echo_fastwebsockets listening on ws://{}", listener.local_addr()?);
+    eprintln!(
+        "echo_fastwebsockets listening on ws://{}",
+        listener.local_addr()?
+    );
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);

@@ -13,14 +13,20 @@ use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9104".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9104".into());
     let listener = TcpListener::bind(&addr).await?;
-    eprintln!("echo_tokio_websockets listening on ws://{}", listener.local_addr()?);
+    eprintln!(
+        "echo_tokio_websockets listening on ws://{}",
+        listener.local_addr()?
+    );
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
-            let Ok((_request, mut ws)) = tokio_websockets::ServerBuilder::new().accept(stream).await
+            let Ok((_request, mut ws)) =
+                tokio_websockets::ServerBuilder::new().accept(stream).await
             else {
                 return;
             };

@@ -14,9 +14,14 @@ use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9102".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9102".into());
     let listener = TcpListener::bind(&addr).await?;
-    eprintln!("echo_tungstenite listening on ws://{}", listener.local_addr()?);
+    eprintln!(
+        "echo_tungstenite listening on ws://{}",
+        listener.local_addr()?
+    );
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);

@@ -72,7 +72,12 @@ fn parse_args() -> Args {
             "--text" => args.text = true,
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => usage(),
-            s => args.addr = s.trim_start_matches("ws://").trim_end_matches('/').to_string(),
+            s => {
+                args.addr = s
+                    .trim_start_matches("ws://")
+                    .trim_end_matches('/')
+                    .to_string()
+            }
         }
     }
     if args.addr.is_empty() {
@@ -388,7 +393,14 @@ async fn echo(args: &Args) -> io::Result<()> {
         .enumerate()
         .map(|(i, s)| {
             let seed = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1);
-            tokio::spawn(run_connection(s, seed, payload.clone(), opcode, record_from, end))
+            tokio::spawn(run_connection(
+                s,
+                seed,
+                payload.clone(),
+                opcode,
+                record_from,
+                end,
+            ))
         })
         .collect();
     let mut hist = Histogram::new();
