@@ -9,7 +9,9 @@
 # load generator (one thread) is pinned to CPU $CLIENT_CPU (default 1). All servers are up
 # at once (idle ones sleep in epoll) and each configuration is measured on every server in
 # turn, so slow drifts of a shared machine hit all of them alike. Prints msgs/s, p50 and
-# p99 per server, and rfc6455's msgs/s over the best peer's.
+# p99 per server, the server's CPU time per echoed message (from /proc/PID/stat; robust to
+# other load on the machine, which msgs/s is not), rfc6455's msgs/s over the best peer's,
+# and the best peer's CPU per message over rfc6455's (above 1: rfc6455 needs less CPU).
 #
 # Environment: DURATION (s, default 5), WARMUP (s, 1), CONNS ("1 16 256"),
 # SIZES ("16 1024 65536"), SERVERS ("rfc6455 tungstenite fastwebsockets tokio-websockets"),
@@ -60,6 +62,10 @@ server_port() {
 listening() { ss -Hltn "sport = :$1" | grep -q .; }
 
 PIDS=()
+declare -A SPID
+# CPU time (user + system, all threads) of a process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
 cleanup() {
     local pid i
     for pid in "${PIDS[@]}"; do
@@ -88,6 +94,7 @@ for s in $SERVERS; do
     TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPU" "$(server_cmd "$s")" "127.0.0.1:$port" \
         2>"$OUT/$s.log" &
     PIDS+=($!)
+    SPID[$s]=$!
     for i in $(seq 100); do
         listening "$port" && break
         kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "$s exited; see $OUT/$s.log" >&2; exit 1; }
@@ -104,11 +111,18 @@ for round in $(seq "$ROUNDS"); do
         for size in $SIZES; do
             for s in $SERVERS; do
                 port=$(server_port "$s")
+                t0=$(cpu_ticks "${SPID[$s]}")
                 line=$(timeout --kill-after=5 "$limit" taskset -c "$CLIENT_CPU" "$LOADGEN" \
                     "ws://127.0.0.1:$port" --conns "$c" --size "$size" \
                     --duration "$DURATION" --warmup "$WARMUP" 2>>"$OUT/loadgen.log" \
                     | grep '^RESULT' || echo "RESULT conns=$c size=$size msgs_per_s=0 p50_us=nan p99_us=nan errors=failed")
-                echo "server=$s round=$round $line" | tee -a "$RESULTS" >&2
+                t1=$(cpu_ticks "${SPID[$s]}")
+                # The server's CPU time per echoed message (warm-up included on both sides):
+                # unlike msgs/s, other load on the machine does not skew it.
+                cpu=$(echo "$line" | awk -v d=$((t1 - t0)) -v hz="$TICK" '{
+                    for (i = 1; i <= NF; i++) if ($i ~ /^all_messages=/) { split($i, kv, "="); n = kv[2] }
+                    if (n > 0) printf "%.2f", d / hz * 1e6 / n; else printf "nan" }')
+                echo "server=$s round=$round $line server_cpu_us_per_msg=$cpu" | tee -a "$RESULTS" >&2
             done
         done
     done
@@ -126,27 +140,34 @@ awk -v servers="$SERVERS" '
         if (!(key in rate) || r > rate[key]) {
             rate[key] = r; p50[key] = field("p50_us"); p99[key] = field("p99_us")
         }
+        u = field("server_cpu_us_per_msg")
+        if (u != "nan" && u != "" && (!(key in cpu) || u + 0 < cpu[key])) cpu[key] = u + 0
         if (!((c SUBSEP z) in seen)) { seen[c SUBSEP z] = 1; order[++n] = c SUBSEP z }
     }
     END {
         ns = split(servers, names, " ")
-        printf "%-6s %-6s", "", ""
-        for (i = 1; i <= ns; i++) printf " | %-28s", names[i]
-        printf " | %s\n", "rfc6455 msgs/s"
-        printf "%-6s %-6s", "conns", "size"
-        for (i = 1; i <= ns; i++) printf " | %9s %8s %9s", "msgs/s", "p50 us", "p99 us"
-        printf " | %s\n", "/ best peer"
+        printf "%-5s %-6s", "", ""
+        for (i = 1; i <= ns; i++) printf " | %-35s", names[i]
+        printf " | %-10s | %s\n", "rfc6455", "rfc6455"
+        printf "%-5s %-6s", "conns", "size"
+        for (i = 1; i <= ns; i++) printf " | %8s %8s %8s %8s", "msgs/s", "p50 us", "p99 us", "cpu us"
+        printf " | %-10s | %s\n", "msgs/s /", "cpu/msg:"
+        printf "%-5s %-6s", "", ""
+        for (i = 1; i <= ns; i++) printf " | %35s", ""
+        printf " | %-10s | %s\n", "best peer", "best peer / ours"
         for (k = 1; k <= n; k++) {
             split(order[k], cz, SUBSEP)
-            printf "%-6s %-6s", cz[1], cz[2]
-            best = 0
+            printf "%-5s %-6s", cz[1], cz[2]
+            best = 0; bestcpu = 0
             for (i = 1; i <= ns; i++) {
                 key = order[k] SUBSEP names[i]
-                printf " | %9.0f %8s %9s", rate[key], p50[key], p99[key]
+                printf " | %8.0f %8s %8s %8s", rate[key], p50[key], p99[key], (key in cpu) ? sprintf("%.2f", cpu[key]) : "-"
                 if (names[i] != "rfc6455" && rate[key] > best) best = rate[key]
+                if (names[i] != "rfc6455" && (key in cpu) && (bestcpu == 0 || cpu[key] < bestcpu)) bestcpu = cpu[key]
             }
-            ours = rate[order[k] SUBSEP "rfc6455"]
-            if (best > 0 && ours != "") printf " | %.2f\n", ours / best; else printf " | -\n"
+            ours = order[k] SUBSEP "rfc6455"
+            if (best > 0 && (ours in rate)) printf " | %-10.2f", rate[ours] / best; else printf " | %-10s", "-"
+            if (bestcpu > 0 && (ours in cpu) && cpu[ours] > 0) printf " | %.2f\n", bestcpu / cpu[ours]; else printf " | -\n"
         }
     }' "$RESULTS"
 echo "raw results and server logs: $OUT" >&2

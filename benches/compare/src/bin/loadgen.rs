@@ -11,8 +11,11 @@
 //! recorded. Prints one line:
 //!
 //! ```text
-//! RESULT conns=16 size=1024 secs=5.00 messages=812345 msgs_per_s=162469 p50_us=97.3 p99_us=180.2 max_us=2101.0 errors=0
+//! RESULT conns=16 size=1024 secs=5.00 messages=812345 all_messages=975000 msgs_per_s=162469 p50_us=97.3 p99_us=180.2 max_us=2101.0 errors=0
 //! ```
+//!
+//! (`all_messages` counts the warm-up too: with the server's CPU time over the whole run it
+//! gives CPU per message, which other load on the machine does not skew.)
 //!
 //! Latency is from the start of the write to the end of the echo's last frame. The first
 //! echo on each connection is compared byte for byte with what was sent.
@@ -320,6 +323,8 @@ async fn connect_all(addr: &str, n: usize) -> io::Result<Vec<TcpStream>> {
 
 struct Outcome {
     hist: Histogram,
+    /// Echoes completed, warm-up included.
+    all: u64,
     error: Option<io::Error>,
 }
 
@@ -332,6 +337,7 @@ async fn run_connection(
     end: Instant,
 ) -> Outcome {
     let mut hist = Histogram::new();
+    let mut all = 0;
     let mut state = seed | 1;
     let key = (xorshift(&mut state) as u32).to_le_bytes();
     let frame = masked_frame(opcode, &payload, key);
@@ -364,11 +370,12 @@ async fn run_connection(
                 break Some(io::Error::other("echo differs from what was sent"));
             }
         }
+        all += 1;
         if start >= record_from {
             hist.record((done - start).as_nanos() as u64);
         }
     };
-    Outcome { hist, error }
+    Outcome { hist, all, error }
 }
 
 async fn echo(args: &Args) -> io::Result<()> {
@@ -404,10 +411,12 @@ async fn echo(args: &Args) -> io::Result<()> {
         })
         .collect();
     let mut hist = Histogram::new();
+    let mut all = 0;
     let mut errors = 0;
     for t in tasks {
         let outcome = t.await.expect("connection task");
         hist.merge(&outcome.hist);
+        all += outcome.all;
         if let Some(e) = outcome.error {
             if errors == 0 {
                 eprintln!("loadgen: connection error: {e}");
@@ -418,11 +427,12 @@ async fn echo(args: &Args) -> io::Result<()> {
     let secs = args.duration;
     let messages = hist.total();
     println!(
-        "RESULT conns={} size={} secs={:.2} messages={} msgs_per_s={:.0} p50_us={:.1} p99_us={:.1} max_us={:.1} errors={}",
+        "RESULT conns={} size={} secs={:.2} messages={} all_messages={} msgs_per_s={:.0} p50_us={:.1} p99_us={:.1} max_us={:.1} errors={}",
         args.conns,
         args.size,
         secs,
         messages,
+        all,
         messages as f64 / secs,
         hist.percentile(50.0) / 1e3,
         hist.percentile(99.0) / 1e3,
