@@ -24,7 +24,7 @@ case "$MODE" in server | client) ;; *) usage ;; esac
 
 ADAPTER="${AUTOBAHN_ADAPTER:-both}"
 CASES="${AUTOBAHN_CASES:-[\"*\"]}"
-EXCLUDE="${AUTOBAHN_EXCLUDE_CASES:-[\"12.*\", \"13.*\"]}"
+EXCLUDE="${AUTOBAHN_EXCLUDE_CASES:-[]}"
 while [ $# -gt 0 ]; do
     case "$1" in
         --adapter) ADAPTER="${2:?--adapter needs a value}"; shift 2 ;;

@@ -20,7 +20,9 @@ fn config() -> Config {
 }
 
 fn request(url: &str) -> rfc6455::handshake::ClientRequest {
-    rfc6455::handshake::ClientRequest::from_url(url).expect("valid URL")
+    rfc6455::handshake::ClientRequest::from_url(url)
+        .expect("valid URL")
+        .deflate(rfc6455::deflate::DeflateConfig::default())
 }
 
 /// Echoes data messages until the connection ends; returns the first text message seen.

@@ -14,7 +14,14 @@ async fn main() {
         eprintln!("usage: echo_client URL");
         std::process::exit(2);
     };
-    let (mut socket, response) = match ws::connect(&url).await {
+    let request = match rfc6455::handshake::ClientRequest::from_url(&url) {
+        Ok(request) => request.deflate(rfc6455::deflate::DeflateConfig::default()),
+        Err(e) => {
+            eprintln!("{url}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let (mut socket, response) = match ws::connect_with(&request, Default::default()).await {
         Ok(connected) => connected,
         Err(e) => {
             eprintln!("connect {url}: {e}");

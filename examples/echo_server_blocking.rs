@@ -8,6 +8,7 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use rfc6455::deflate::DeflateConfig;
 use rfc6455::handshake::{AllowedOrigins, ServerConfig};
 use rfc6455::io::blocking::Acceptor;
 use rfc6455::{Config, Message};
@@ -41,7 +42,9 @@ fn main() -> std::io::Result<()> {
     }
     let handshake = ServerConfig::default()
         .allowed_origins(policy)
-        .subprotocols(["v12.stomp", "v11.stomp", "v10.stomp"]);
+        .subprotocols(["v12.stomp", "v11.stomp", "v10.stomp"])
+        // permessage-deflate (RFC 7692), which every browser offers.
+        .deflate(Some(DeflateConfig::default()));
     let limits = Config::default()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20)

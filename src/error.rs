@@ -62,13 +62,23 @@ pub enum ProtocolError {
         /// The configured limit, in frames.
         limit: u32,
     },
+    /// A compressed message was not valid DEFLATE data (RFC 7692 §7.2.2).
+    InvalidCompressedData,
+    /// Not the peer's fault: permessage-deflate is enabled but a compressed message was
+    /// passed to [`Connection::receive`](crate::Connection::receive) instead of
+    /// [`receive_into`](crate::Connection::receive_into), which has somewhere to put the
+    /// inflated data. The connection fails with 1011 (internal error).
+    InflateBufferMissing,
 }
 
 impl ProtocolError {
     /// The close code to send while failing the connection (RFC 6455 §7.4.1).
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            ProtocolError::InflateBufferMissing => CloseCode::INTERNAL_ERROR,
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => CloseCode::MESSAGE_TOO_BIG,
@@ -95,6 +105,8 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge { .. } => "frame too large",
             ProtocolError::MessageTooLarge { .. } => "message too large",
             ProtocolError::TooManyFragments { .. } => "too many fragments",
+            ProtocolError::InvalidCompressedData => "invalid compressed data",
+            ProtocolError::InflateBufferMissing => "no buffer for inflated data",
         }
     }
 }

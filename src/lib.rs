@@ -81,6 +81,8 @@ extern crate std;
 mod close;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;

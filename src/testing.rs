@@ -74,12 +74,15 @@ pub struct Endpoint {
     messages: VecDeque<Message>,
     error: Option<ProtocolError>,
     transport_closed: bool,
+    /// Inflated data of compressed messages (permessage-deflate).
+    inflated: Vec<u8>,
 }
 
 impl Endpoint {
     fn new(conn: Connection) -> Endpoint {
         Endpoint {
             conn,
+            inflated: Vec::new(),
             outbox: Vec::new(),
             inbox: Vec::new(),
             assembler: MessageAssembler::new(),
@@ -135,7 +138,10 @@ impl Endpoint {
     fn process(&mut self) {
         let mut pos = 0;
         while pos < self.inbox.len() && self.error.is_none() {
-            match self.conn.receive(&mut self.inbox[pos..]) {
+            match self
+                .conn
+                .receive_into(&mut self.inbox[pos..], &mut self.inflated)
+            {
                 Ok(received) => {
                     pos += received.consumed;
                     match received.event {
@@ -143,6 +149,7 @@ impl Endpoint {
                             if let Some(message) = self.assembler.push(event) {
                                 self.messages.push_back(message);
                             }
+                            self.inflated.clear();
                         }
                         None => break,
                     }
@@ -196,16 +203,28 @@ impl Pair {
             return Err(HandshakeError::Malformed("incomplete request"));
         }
         let mut to_client = Vec::new();
-        let request = server_hs
+        let server_request = server_hs
             .request()
             .ok_or(HandshakeError::Malformed("no request"))?;
-        let accepted = server_policy.accept(&request, &mut to_client);
+        let accepted = server_policy.accept(&server_request, &mut to_client);
         let response = client_hs.receive(&to_client);
-        accepted?;
+        #[allow(unused_variables)]
+        let accepted = accepted?;
         let Status::Complete(response) = response? else {
             return Err(HandshakeError::Malformed("incomplete response"));
         };
-        Ok((Pair::new(client, server), response))
+        #[allow(unused_mut)]
+        let mut pair = Pair::new(client, server);
+        #[cfg(feature = "deflate")]
+        {
+            if let (Some(p), Some(c)) = (&accepted.deflate, server_policy.deflate_config()) {
+                pair.server.conn.enable_deflate(p, c);
+            }
+            if let (Some(p), Some(c)) = (&response.deflate, request.deflate_config()) {
+                pair.client.conn.enable_deflate(p, c);
+            }
+        }
+        Ok((pair, response))
     }
 
     /// [`Pair::connect`] with default configurations.

@@ -802,7 +802,8 @@ fn handshake_receive_after_head_too_large_fails_again_without_buffering() {
 #[test]
 fn handshake_bytes_after_a_rejected_head_are_not_buffered() {
     let too_many = request_with_headers(100);
-    let cases: [(&[u8], fn(&HandshakeError) -> bool); 2] = [
+    type Case<'a> = (&'a [u8], fn(&HandshakeError) -> bool);
+    let cases: [Case<'_>; 2] = [
         (b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", |e| {
             matches!(e, HandshakeError::Malformed(_))
         }),

@@ -9,6 +9,7 @@ pub use state::State;
 pub use timer::Timeout;
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::fmt;
 
 use crate::close::CloseCode;
@@ -210,6 +211,10 @@ struct Receiver {
     /// Some chunk of the current message was already delivered.
     delivered: bool,
     utf8: Utf8Validator,
+    /// The current message is compressed (RSV1 on its first frame, RFC 7692 §6).
+    compressed: bool,
+    /// Bytes inflated so far for the current compressed message.
+    inflated: u64,
 }
 
 /// The state of a fragmented message being sent.
@@ -253,6 +258,9 @@ pub struct Connection {
     /// RSV bits (in their header positions, 0x70) a negotiated extension defines.
     allowed_rsv: u8,
     failure: Option<ProtocolError>,
+    /// permessage-deflate, once negotiated.
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<crate::deflate::Codec>>,
 }
 
 impl fmt::Debug for Connection {
@@ -297,6 +305,8 @@ impl Connection {
             masks,
             allowed_rsv: 0,
             failure: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 
@@ -354,6 +364,32 @@ impl Connection {
     /// [`ProtocolError::close_code`] queued for [`poll_transmit`](Connection::poll_transmit).
     #[inline]
     pub fn receive<'a>(&mut self, buf: &'a mut [u8]) -> Result<Received<'a>, ProtocolError> {
+        self.receive_inner(buf, None)
+    }
+
+    /// [`receive`](Connection::receive) for a connection with permessage-deflate enabled:
+    /// the data of compressed messages is inflated and appended to `inflated` (a buffer
+    /// the caller owns, and may clear between calls or keep to collect a whole message),
+    /// and their events borrow from it. Data of uncompressed messages is borrowed from
+    /// `buf` as usual, so without permessage-deflate this is exactly `receive`.
+    ///
+    /// The inflated size counts against `max_message_size` while inflating, so a small
+    /// compressed frame cannot allocate more (RFC 7692 §8.2 "decompression bombs").
+    #[inline]
+    pub fn receive_into<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        inflated: &'a mut Vec<u8>,
+    ) -> Result<Received<'a>, ProtocolError> {
+        self.receive_inner(buf, Some(inflated))
+    }
+
+    #[inline]
+    fn receive_inner<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        inflated: Option<&'a mut Vec<u8>>,
+    ) -> Result<Received<'a>, ProtocolError> {
         if !self.life.may_receive() {
             return Ok(Received {
                 consumed: buf.len(),
@@ -361,9 +397,9 @@ impl Connection {
             });
         }
         if self.rx.in_frame {
-            return self.receive_payload(buf, 0);
+            return self.receive_payload(buf, 0, inflated);
         }
-        self.receive_frame(buf)
+        self.receive_frame(buf, inflated)
     }
 
     /// Reports that the transport has no more input. Before a clean close this is an
@@ -373,7 +409,11 @@ impl Connection {
     }
 
     #[inline]
-    fn receive_frame<'a>(&mut self, buf: &'a mut [u8]) -> Result<Received<'a>, ProtocolError> {
+    fn receive_frame<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        inflated: Option<&'a mut Vec<u8>>,
+    ) -> Result<Received<'a>, ProtocolError> {
         let (header, header_len) = match FrameHeader::decode(buf) {
             Ok(Status::Complete(h)) => h,
             Ok(Status::Partial) => return Ok(need_more(0)),
@@ -393,6 +433,12 @@ impl Connection {
         if buf[0] & 0x70 & !self.allowed_rsv != 0 {
             return Err(self.fail(ProtocolError::ReservedBits));
         }
+        // RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control
+        // frames and non-first fragments of a data message. An endpoint receiving such a
+        // frame MUST _Fail the WebSocket Connection_."
+        if header.rsv1 && (header.opcode == OpCode::Continuation || header.opcode.is_control()) {
+            return Err(self.fail(ProtocolError::ReservedBits));
+        }
         self.timers.on_activity();
         if header.opcode.is_control() {
             // Decoding guaranteed payload_len <= 125.
@@ -410,7 +456,7 @@ impl Connection {
             });
         }
         self.start_data_frame(&header)?;
-        self.receive_payload(buf, header_len)
+        self.receive_payload(buf, header_len, inflated)
     }
 
     /// Checks a data frame's header against the message in progress and the limits.
@@ -443,6 +489,9 @@ impl Connection {
             let limit = self.config.max_fragments;
             return Err(self.fail(ProtocolError::TooManyFragments { limit }));
         }
+        if header.opcode != OpCode::Continuation {
+            self.rx.compressed = header.rsv1;
+        }
         self.rx.message = Some(kind);
         self.rx.message_len = message_len;
         self.rx.fragments += 1;
@@ -460,6 +509,7 @@ impl Connection {
         &mut self,
         buf: &'a mut [u8],
         start: usize,
+        inflated: Option<&'a mut Vec<u8>>,
     ) -> Result<Received<'a>, ProtocolError> {
         let available = buf.len() - start;
         let n = if self.rx.remaining < available as u64 {
@@ -476,7 +526,6 @@ impl Connection {
             apply_mask(payload, key, self.rx.mask_offset as usize);
             self.rx.mask_offset = ((self.rx.mask_offset as usize + n) % 4) as u8;
         }
-        let payload: &'a [u8] = payload;
         self.rx.remaining -= n as u64;
         let frame_done = self.rx.remaining == 0;
         if frame_done {
@@ -484,6 +533,11 @@ impl Connection {
         }
         let fin = frame_done && self.rx.frame_fin;
         let whole = fin && !self.rx.delivered;
+        let payload: &'a [u8] = if self.rx.compressed {
+            self.inflate(payload, fin, inflated)?
+        } else {
+            payload
+        };
         let event = match self.rx.message {
             Some(MessageKind::Text) if whole => match utf8::validate(payload) {
                 Ok(text) => Event::Text(text),
@@ -506,6 +560,8 @@ impl Connection {
             self.rx.message_len = 0;
             self.rx.fragments = 0;
             self.rx.delivered = false;
+            self.rx.compressed = false;
+            self.rx.inflated = 0;
         } else {
             self.rx.delivered = true;
         }
@@ -513,6 +569,52 @@ impl Connection {
             consumed: end,
             event: Some(event),
         })
+    }
+
+    /// Inflates a piece of a compressed message into the caller's buffer.
+    #[cfg(feature = "deflate")]
+    fn inflate<'a>(
+        &mut self,
+        input: &[u8],
+        last: bool,
+        out: Option<&'a mut Vec<u8>>,
+    ) -> Result<&'a [u8], ProtocolError> {
+        let Some(out) = out else {
+            return Err(self.fail(ProtocolError::InflateBufferMissing));
+        };
+        let Some(codec) = self.deflate.as_mut() else {
+            return Err(self.fail(ProtocolError::ReservedBits));
+        };
+        let before = out.len();
+        let room = self
+            .config
+            .max_message_size
+            .saturating_sub(self.rx.inflated);
+        let limit = before.saturating_add(usize::try_from(room).unwrap_or(usize::MAX));
+        match codec.decompress(input, last, out, limit) {
+            Ok(()) => {}
+            Err(crate::deflate::InflateError::TooLarge) => {
+                let limit = self.config.max_message_size;
+                return Err(self.fail(ProtocolError::MessageTooLarge { limit }));
+            }
+            Err(crate::deflate::InflateError::Corrupt) => {
+                return Err(self.fail(ProtocolError::InvalidCompressedData));
+            }
+        }
+        self.rx.inflated += (out.len() - before) as u64;
+        let out: &'a Vec<u8> = out;
+        Ok(&out[before..])
+    }
+
+    /// Without the `deflate` feature no message is ever compressed (RSV1 is rejected).
+    #[cfg(not(feature = "deflate"))]
+    fn inflate<'a>(
+        &mut self,
+        _input: &[u8],
+        _last: bool,
+        _out: Option<&'a mut Vec<u8>>,
+    ) -> Result<&'a [u8], ProtocolError> {
+        Err(self.fail(ProtocolError::ReservedBits))
     }
 
     /// Handles a complete, unmasked control frame.
@@ -586,10 +688,25 @@ impl Connection {
         error
     }
 
-    /// Enables RSV bits for a negotiated extension (the bits in their header positions).
-    #[allow(dead_code)]
-    pub(crate) fn allow_rsv(&mut self, bits: u8) {
-        self.allowed_rsv = bits & 0x70;
+    /// Enables permessage-deflate with the parameters agreed in the handshake (see
+    /// [`deflate`](crate::deflate)). From now on RSV1 marks compressed messages; use
+    /// [`receive_into`](Connection::receive_into) to receive them.
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(
+        &mut self,
+        params: &crate::deflate::DeflateParams,
+        config: &crate::deflate::DeflateConfig,
+    ) {
+        let is_server = self.role == Role::Server;
+        self.deflate = Some(Box::new(crate::deflate::Codec::new(
+            params, config, is_server,
+        )));
+        self.allowed_rsv = 0x40;
+    }
+
+    /// Whether permessage-deflate is enabled.
+    pub fn is_deflate_enabled(&self) -> bool {
+        self.allowed_rsv & 0x40 != 0
     }
 }
 

@@ -58,15 +58,63 @@ impl Connection {
         if self.tx.message.is_some() {
             return Err(UsageError::MessageInProgress);
         }
-        match self.config.fragment_size {
-            Some(size) if payload.len() > size => {
-                let mut chunks = payload.chunks(size).peekable();
-                while let Some(chunk) = chunks.next() {
-                    self.send_fragment(kind, chunk, chunks.peek().is_none(), out)?;
+        if !self.life.may_send_data() {
+            return Err(UsageError::Closed);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = self.deflate.as_mut() {
+            if codec.should_compress(payload.len()) {
+                let mut compressed = core::mem::take(&mut codec.scratch);
+                codec.compress_message(payload, &mut compressed);
+                // RFC 7692 §6: "set the RSV1 bit of the first frame" of a compressed message.
+                self.send_frames(kind, &compressed, true, out);
+                if let Some(codec) = self.deflate.as_mut() {
+                    codec.recycle(compressed);
                 }
-                Ok(())
+                return Ok(());
             }
-            _ => self.send_fragment(kind, payload, true, out),
+        }
+        self.send_frames(kind, payload, false, out);
+        Ok(())
+    }
+
+    /// Writes a whole message as one frame, or as frames of `fragment_size`.
+    fn send_frames(&mut self, kind: MessageKind, payload: &[u8], rsv1: bool, out: &mut Vec<u8>) {
+        let size = match self.config.fragment_size {
+            Some(size) if payload.len() > size => size,
+            _ => payload.len().max(1),
+        };
+        let mut chunks = payload.chunks(size).peekable();
+        let mut opcode = kind.opcode();
+        if chunks.peek().is_none() {
+            self.write_data_frame(opcode, true, rsv1, &[], out);
+        }
+        let mut first = true;
+        while let Some(chunk) = chunks.next() {
+            let fin = chunks.peek().is_none();
+            self.write_data_frame(opcode, fin, rsv1 && first, chunk, out);
+            opcode = OpCode::Continuation;
+            first = false;
+        }
+    }
+
+    fn write_data_frame(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        let mut header = FrameHeader::new(opcode, payload.len() as u64);
+        header.fin = fin;
+        header.rsv1 = rsv1;
+        let header = self.finish_header(header);
+        out.reserve(header.as_bytes().len() + payload.len());
+        out.extend_from_slice(header.as_bytes());
+        match header.mask {
+            Some(key) => extend_masked(out, payload, key),
+            None => out.extend_from_slice(payload),
         }
     }
 

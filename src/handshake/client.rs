@@ -40,6 +40,8 @@ pub struct ClientRequest {
     headers: Vec<(String, String)>,
     max_head_size: usize,
     max_headers: usize,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl ClientRequest {
@@ -56,6 +58,8 @@ impl ClientRequest {
             headers: Vec::new(),
             max_head_size: DEFAULT_MAX_HEAD_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 
@@ -145,6 +149,20 @@ impl ClientRequest {
     pub fn extension(mut self, offer: Extension) -> ClientRequest {
         self.extensions.push(offer);
         self
+    }
+
+    /// Offers permessage-deflate (RFC 7692) with this configuration, after any other
+    /// extension offers.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, config: crate::deflate::DeflateConfig) -> ClientRequest {
+        self.deflate = Some(config);
+        self
+    }
+
+    /// The permessage-deflate offer's configuration, if any.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_config(&self) -> Option<&crate::deflate::DeflateConfig> {
+        self.deflate.as_ref()
     }
 
     /// Adds a header field, e.g. `Authorization` or `Cookie`.
@@ -239,8 +257,13 @@ impl ClientRequest {
                 self.protocols.join(", ").as_bytes(),
             );
         }
-        if !self.extensions.is_empty() {
-            let offers: Vec<String> = self.extensions.iter().map(ToString::to_string).collect();
+        #[allow(unused_mut)]
+        let mut offers: Vec<String> = self.extensions.iter().map(ToString::to_string).collect();
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &self.deflate {
+            offers.push(config.offer().to_string());
+        }
+        if !offers.is_empty() {
             line("Sec-WebSocket-Extensions", offers.join(", ").as_bytes());
         }
         for (name, value) in &self.headers {
@@ -259,6 +282,10 @@ pub struct HandshakeResponse {
     pub extensions: Vec<Extension>,
     /// All response header fields, names as sent.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The permessage-deflate parameters, if the server accepted our offer: pass them to
+    /// [`Connection::enable_deflate`](crate::Connection::enable_deflate).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateParams>,
 }
 
 /// The client's handshake: writes the request, then checks the response.
@@ -286,6 +313,8 @@ pub struct ClientHandshake {
     protocols: Vec<String>,
     extensions: Vec<String>,
     done: bool,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl ClientHandshake {
@@ -314,6 +343,8 @@ impl ClientHandshake {
             protocols: request.protocols.clone(),
             extensions: request.extensions.iter().map(|e| e.name.clone()).collect(),
             done: false,
+            #[cfg(feature = "deflate")]
+            deflate: request.deflate.clone(),
         })
     }
 
@@ -343,6 +374,18 @@ impl ClientHandshake {
         if self.head.push(bytes)? == Status::Partial {
             return Ok(Status::Partial);
         }
+        match self.check_response() {
+            Ok(response) => {
+                self.done = true;
+                Ok(Status::Complete(response))
+            }
+            // Final: the head is dropped and later bytes are not buffered.
+            Err(e) => Err(self.head.fail(e)),
+        }
+    }
+
+    /// Parses and checks the complete response head (RFC 6455 §4.1).
+    fn check_response(&self) -> Result<HandshakeResponse, HandshakeError> {
         let head_len = self.head.head_len.unwrap_or(0);
         let buf = &self.head.buf[..head_len];
         let mut storage = head::header_storage();
@@ -359,7 +402,6 @@ impl ClientHandshake {
             }
             Err(e) => return Err(head::parse_error(e, self.max_headers)),
         }
-        self.done = true;
         let spans = head::header_spans(buf, response.headers);
         let fields = Fields { buf, spans: &spans };
         let headers: Vec<(String, Vec<u8>)> =
@@ -407,13 +449,29 @@ impl ClientHandshake {
                 core::str::from_utf8(value).map_err(|_| HandshakeError::MalformedExtensions)?;
             parse_extensions(value, &mut extensions)?;
         }
-        if extensions.iter().any(|e| {
-            !self
+        #[cfg(feature = "deflate")]
+        let mut deflate = None;
+        for e in &extensions {
+            #[cfg(feature = "deflate")]
+            if let Some(config) = &self.deflate {
+                if e.name
+                    .eq_ignore_ascii_case(crate::deflate::PERMESSAGE_DEFLATE)
+                {
+                    // The server may accept one of our permessage-deflate offers, once.
+                    if deflate.is_some() {
+                        return Err(HandshakeError::InvalidExtensionResponse);
+                    }
+                    deflate = Some(config.accept_response(e)?);
+                    continue;
+                }
+            }
+            if !self
                 .extensions
                 .iter()
                 .any(|o| o.eq_ignore_ascii_case(&e.name))
-        }) {
-            return Err(HandshakeError::UnexpectedExtension);
+            {
+                return Err(HandshakeError::UnexpectedExtension);
+            }
         }
         // "If the response includes a |Sec-WebSocket-Protocol| header field and this header
         // field indicates the use of a subprotocol that was not present in the client's
@@ -430,11 +488,13 @@ impl ClientHandshake {
             }
             (Some(_), Some(_)) => return Err(HandshakeError::UnexpectedProtocol),
         };
-        Ok(Status::Complete(HandshakeResponse {
+        Ok(HandshakeResponse {
             protocol,
             extensions,
             headers,
-        }))
+            #[cfg(feature = "deflate")]
+            deflate,
+        })
     }
 
     /// Bytes received after the response head: the start of the WebSocket stream.

@@ -60,6 +60,9 @@ pub enum HandshakeError {
     UnexpectedProtocol,
     /// The server accepted an extension the client did not offer (§4.1; client side).
     UnexpectedExtension,
+    /// The server's parameters for an offered extension are invalid or unsupported
+    /// (RFC 7692 §7.1; client side).
+    InvalidExtensionResponse,
     /// The application's own choices could not be used (e.g. a subprotocol the client did
     /// not offer, a header value with CR/LF); a server answers 500.
     Usage(UsageError),
@@ -128,6 +131,7 @@ impl HandshakeError {
             HandshakeError::InvalidAccept => "missing or wrong Sec-WebSocket-Accept",
             HandshakeError::UnexpectedProtocol => "server selected a subprotocol not offered",
             HandshakeError::UnexpectedExtension => "server accepted an extension not offered",
+            HandshakeError::InvalidExtensionResponse => "invalid extension parameters in response",
             HandshakeError::Usage(_) => "internal error",
         }
     }

@@ -28,8 +28,8 @@ pub(crate) struct HeadBuffer {
     /// Bytes already searched for the end of the head.
     scanned: usize,
     max_head_size: usize,
-    /// The head exceeded the limit; nothing more is accepted.
-    failed: bool,
+    /// The head was rejected; every later push fails the same way, buffering nothing.
+    failed: Option<HandshakeError>,
 }
 
 impl HeadBuffer {
@@ -39,15 +39,15 @@ impl HeadBuffer {
             head_len: None,
             scanned: 0,
             max_head_size,
-            failed: false,
+            failed: None,
         }
     }
 
     /// Appends `bytes`; `Complete` once the head has ended. Each byte is searched once, so
     /// feeding a head one byte at a time costs linear time.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<Status<()>, HandshakeError> {
-        if self.failed {
-            return Err(self.too_large());
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         if self.head_len.is_some() {
             self.buf.extend_from_slice(bytes);
@@ -74,14 +74,19 @@ impl HeadBuffer {
         }
     }
 
-    /// Gives up on the head: frees the buffer. Any later push fails the same way.
     fn too_large(&mut self) -> HandshakeError {
+        self.fail(HandshakeError::HeadTooLarge {
+            limit: self.max_head_size,
+        })
+    }
+
+    /// Gives up on the head: frees the buffer, and any later push fails with `error`.
+    pub(crate) fn fail(&mut self, error: HandshakeError) -> HandshakeError {
         self.buf = Vec::new();
         self.scanned = 0;
-        self.failed = true;
-        HandshakeError::HeadTooLarge {
-            limit: self.max_head_size,
-        }
+        self.head_len = None;
+        self.failed = Some(error.clone());
+        error
     }
 
     /// The bytes after the head.

@@ -36,6 +36,8 @@ pub struct ServerConfig {
     origins: AllowedOrigins,
     subprotocols: Vec<String>,
     selector: Option<Arc<Selector>>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +48,8 @@ impl Default for ServerConfig {
             origins: AllowedOrigins::any(),
             subprotocols: Vec::new(),
             selector: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -100,6 +104,19 @@ impl ServerConfig {
     ) -> ServerConfig {
         self.selector = Some(Arc::new(select));
         self
+    }
+
+    /// Accepts permessage-deflate offers (RFC 7692) with this policy (default: declined).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, config: Option<crate::deflate::DeflateConfig>) -> ServerConfig {
+        self.deflate = config;
+        self
+    }
+
+    /// The permessage-deflate policy, if enabled.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_config(&self) -> Option<&crate::deflate::DeflateConfig> {
+        self.deflate.as_ref()
     }
 
     /// The origin policy.
@@ -190,13 +207,22 @@ impl ServerConfig {
             },
             None => self.select_protocol(&offered).map(String::from),
         };
-        Ok((
-            accept_key(request.key().unwrap_or_default()),
-            Accepted {
-                protocol,
-                extensions: Vec::new(),
-            },
-        ))
+        #[allow(unused_mut)]
+        let mut accepted = Accepted {
+            protocol,
+            ..Accepted::default()
+        };
+        // RFC 7692 §5: the server accepts at most one permessage-deflate offer; offers it
+        // cannot parse or does not support are declined, not rejected.
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &self.deflate {
+            let offers = request.extensions().unwrap_or_default();
+            if let Some((params, response)) = config.accept_offers(&offers) {
+                accepted.extensions.push(response);
+                accepted.deflate = Some(params);
+            }
+        }
+        Ok((accept_key(request.key().unwrap_or_default()), accepted))
     }
 
     fn select_protocol<'a>(&self, offered: &[&'a str]) -> Option<&'a str> {
@@ -247,8 +273,12 @@ impl AcceptOptions {
 pub struct Accepted {
     /// The selected subprotocol.
     pub protocol: Option<String>,
-    /// The accepted extensions.
+    /// The accepted extensions, as written in the response.
     pub extensions: Vec<Extension>,
+    /// The permessage-deflate parameters, if it was negotiated: pass them to
+    /// [`Connection::enable_deflate`](crate::Connection::enable_deflate).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateParams>,
 }
 
 /// Parses a client's handshake request from pieces.
@@ -316,23 +346,24 @@ impl ServerHandshake {
         let buf = &self.head.buf[..head_len];
         let mut storage = head::header_storage();
         let mut req = httparse::Request::new(&mut []);
-        match req.parse_with_uninit_headers(buf, &mut storage[..self.max_headers]) {
-            Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(HandshakeError::Malformed("malformed HTTP head"));
-            }
-            Err(e) => return Err(head::parse_error(e, self.max_headers)),
-        }
-        let (Some(method), Some(target), Some(version)) = (req.method, req.path, req.version)
-        else {
-            return Err(HandshakeError::Malformed("malformed request line"));
+        let parsed = match req.parse_with_uninit_headers(buf, &mut storage[..self.max_headers]) {
+            Ok(httparse::Status::Complete(_)) => match (req.method, req.path, req.version) {
+                (Some(method), Some(target), Some(version)) => Ok(ParsedRequest {
+                    method: head::span_of(buf, method.as_bytes()),
+                    target: head::span_of(buf, target.as_bytes()),
+                    version,
+                    headers: head::header_spans(buf, req.headers),
+                }),
+                _ => Err(HandshakeError::Malformed("malformed request line")),
+            },
+            Ok(httparse::Status::Partial) => Err(HandshakeError::Malformed("malformed HTTP head")),
+            Err(e) => Err(head::parse_error(e, self.max_headers)),
         };
-        self.parsed = Some(ParsedRequest {
-            method: head::span_of(buf, method.as_bytes()),
-            target: head::span_of(buf, target.as_bytes()),
-            version,
-            headers: head::header_spans(buf, req.headers),
-        });
+        match parsed {
+            Ok(parsed) => self.parsed = Some(parsed),
+            // Final: the head is dropped and later bytes are not buffered.
+            Err(e) => return Err(self.head.fail(e)),
+        }
         Ok(Status::Complete(()))
     }
 

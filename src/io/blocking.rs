@@ -40,7 +40,7 @@ use super::driver::{Driver, Piece, Step};
 use super::{Decision, Error, accept_all};
 use crate::close::CloseCode;
 use crate::config::Config;
-use crate::connection::{Connection, Role};
+use crate::connection::Connection;
 use crate::frame::Status;
 use crate::handshake::{
     ClientHandshake, ClientRequest, HandshakeResponse, Request, ServerConfig, ServerHandshake,
@@ -94,7 +94,7 @@ pub fn client<S: Read + Write>(
             break response;
         }
     };
-    let conn = Connection::new(Role::Client, config);
+    let conn = super::client_connection(config, request, &response);
     let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
     ws.set_protocol(response.protocol.clone());
     Ok((ws, response))
@@ -163,7 +163,7 @@ impl Acceptor {
             Ok((options, value)) => self
                 .handshake
                 .accept_with(&request, &options, &mut out)
-                .map(|accepted| (accepted.protocol, value))
+                .map(|accepted| (accepted, value))
                 .map_err(Error::from),
             Err(rejection) => {
                 rejection.write(&mut out);
@@ -172,8 +172,9 @@ impl Acceptor {
         };
         stream.write_all(&out)?;
         stream.flush()?;
-        let (protocol, value) = result?;
-        let conn = Connection::new(Role::Server, self.config.clone());
+        let (accepted, value) = result?;
+        let conn = super::server_connection(&self.config, &self.handshake, &accepted);
+        let protocol = accepted.protocol;
         let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
         ws.set_protocol(protocol);
         Ok((ws, value))
@@ -280,10 +281,11 @@ impl<S: Read + Write> WebSocket<S> {
                     start,
                     len,
                     fin,
+                    inflated,
                 } => {
                     self.driver.queue_control();
                     self.try_flush()?;
-                    let data = self.driver.rbuf.slice(start, len);
+                    let data = self.driver.piece_data(start, len, inflated);
                     return Ok(Some(match kind {
                         crate::MessageKind::Text => Chunk::Text { data, fin },
                         crate::MessageKind::Binary => Chunk::Binary { data, fin },

@@ -2,6 +2,7 @@
 //! around one [`Connection`].
 
 use std::time::{Duration, Instant};
+use std::vec::Vec;
 
 use super::Error;
 use super::buffer::{ReadBuffer, WriteBuffer};
@@ -21,12 +22,14 @@ pub(crate) enum Step {
 
 /// A piece of input for streaming reads: data stays in the read buffer (by position).
 pub(crate) enum Piece {
-    /// Message data at `start..start + len` of the read buffer.
+    /// Message data at `start..start + len` of the read buffer, or of the inflate buffer
+    /// when `inflated`.
     Data {
         kind: MessageKind,
         start: usize,
         len: usize,
         fin: bool,
+        inflated: bool,
     },
     /// A ping, pong or Close.
     Control(Message),
@@ -47,6 +50,8 @@ pub(crate) struct Driver {
     pub(crate) protocol: Option<std::string::String>,
     /// Bytes of the last streamed piece, consumed once the caller is done with it.
     deferred: usize,
+    /// Inflated data of compressed messages (permessage-deflate), one event at a time.
+    inflated: Vec<u8>,
 }
 
 impl Driver {
@@ -60,6 +65,7 @@ impl Driver {
             finished: false,
             protocol: None,
             deferred: 0,
+            inflated: Vec::new(),
         };
         if !leftover.is_empty() {
             driver.rbuf.extend(leftover);
@@ -73,7 +79,10 @@ impl Driver {
     pub(crate) fn decode(&mut self) -> Step {
         self.release_piece();
         while !self.rbuf.is_empty() {
-            match self.conn.receive(self.rbuf.unread()) {
+            match self
+                .conn
+                .receive_into(self.rbuf.unread(), &mut self.inflated)
+            {
                 Ok(r) => {
                     let consumed = r.consumed;
                     let Some(event) = r.event else {
@@ -82,6 +91,7 @@ impl Driver {
                     };
                     let message = self.assembler.push(event);
                     self.rbuf.consume(consumed);
+                    self.inflated.clear();
                     if let Some(message) = message {
                         return Step::Message(message);
                     }
@@ -105,36 +115,35 @@ impl Driver {
         }
         let base = self.rbuf.start();
         let unread = self.rbuf.unread();
-        let origin = unread.as_ptr() as usize;
-        let at = |data: &[u8]| base + (data.as_ptr() as usize - origin);
-        match self.conn.receive(unread) {
+        let (origin, end) = (
+            unread.as_ptr() as usize,
+            unread.as_ptr() as usize + unread.len(),
+        );
+        match self.conn.receive_into(unread, &mut self.inflated) {
             Ok(r) => {
+                // Where a data slice lives: in the read buffer, or else in the inflate buffer,
+                // which `release_piece` emptied, so inflated data starts at its index 0.
+                let locate = |data: &[u8], kind, fin| {
+                    let p = data.as_ptr() as usize;
+                    let in_rbuf = (origin..end).contains(&p) || (p == end && data.is_empty());
+                    Piece::Data {
+                        kind,
+                        start: if in_rbuf { base + (p - origin) } else { 0 },
+                        len: data.len(),
+                        fin,
+                        inflated: !in_rbuf,
+                    }
+                };
                 let piece = match r.event {
                     None => Piece::NeedInput,
-                    Some(Event::Text(text)) => Piece::Data {
-                        kind: MessageKind::Text,
-                        start: at(text.as_bytes()),
-                        len: text.len(),
-                        fin: true,
-                    },
-                    Some(Event::Binary(data)) => Piece::Data {
-                        kind: MessageKind::Binary,
-                        start: at(data),
-                        len: data.len(),
-                        fin: true,
-                    },
-                    Some(Event::TextChunk { payload, fin }) => Piece::Data {
-                        kind: MessageKind::Text,
-                        start: at(payload),
-                        len: payload.len(),
-                        fin,
-                    },
-                    Some(Event::BinaryChunk { payload, fin }) => Piece::Data {
-                        kind: MessageKind::Binary,
-                        start: at(payload),
-                        len: payload.len(),
-                        fin,
-                    },
+                    Some(Event::Text(text)) => locate(text.as_bytes(), MessageKind::Text, true),
+                    Some(Event::Binary(data)) => locate(data, MessageKind::Binary, true),
+                    Some(Event::TextChunk { payload, fin }) => {
+                        locate(payload, MessageKind::Text, fin)
+                    }
+                    Some(Event::BinaryChunk { payload, fin }) => {
+                        locate(payload, MessageKind::Binary, fin)
+                    }
                     Some(other) => match Message::from_event(&other) {
                         Some(message) => Piece::Control(message),
                         None => Piece::NeedInput,
@@ -154,10 +163,20 @@ impl Driver {
         }
     }
 
+    /// The bytes of a [`Piece::Data`].
+    pub(crate) fn piece_data(&self, start: usize, len: usize, inflated: bool) -> &[u8] {
+        if inflated {
+            &self.inflated[start..start + len]
+        } else {
+            self.rbuf.slice(start, len)
+        }
+    }
+
     /// Consumes the bytes of the last streamed piece.
     pub(crate) fn release_piece(&mut self) {
         let n = std::mem::take(&mut self.deferred);
         self.rbuf.consume(n);
+        self.inflated.clear();
     }
 
     /// Queues the frames the connection wants to send (pongs, Close replies, pings).
@@ -217,5 +236,8 @@ impl Driver {
     pub(crate) fn release_idle(&mut self) {
         self.rbuf.release_if_empty();
         self.wbuf.release_if_empty();
+        if self.inflated.is_empty() && self.inflated.capacity() != 0 {
+            self.inflated = Vec::new();
+        }
     }
 }

@@ -121,7 +121,7 @@ where
             break response;
         }
     };
-    let conn = Connection::new(Role::Client, config);
+    let conn = super::client_connection(config, request, &response);
     let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
     ws.set_protocol(response.protocol.clone());
     Ok((ws, response))
@@ -241,7 +241,7 @@ impl Acceptor {
                     Ok((options, value)) => self
                         .handshake
                         .accept_with(&request, &options, &mut out)
-                        .map(|accepted| (accepted.protocol, value))
+                        .map(|accepted| (accepted, value))
                         .map_err(Error::from),
                     Err(rejection) => {
                         rejection.write(&mut out);
@@ -252,8 +252,9 @@ impl Acceptor {
         };
         stream.write_all(&out).await?;
         stream.flush().await?;
-        let (protocol, value) = result?;
-        let conn = Connection::new(Role::Server, self.config.clone());
+        let (accepted, value) = result?;
+        let conn = super::server_connection(&self.config, &self.handshake, &accepted);
+        let protocol = accepted.protocol;
         let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
         ws.set_high_water(self.high_water);
         ws.set_protocol(protocol);
