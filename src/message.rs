@@ -116,6 +116,15 @@ impl MessageAssembler {
         })
     }
 
+    /// Reserves room for `additional` more bytes of the message in progress (e.g. the rest
+    /// of a large frame, from [`Connection::pending_payload`](crate::Connection::pending_payload)),
+    /// so that it is not grown step by step.
+    pub fn reserve(&mut self, additional: usize) {
+        if self.kind.is_some() {
+            self.buf.reserve(additional);
+        }
+    }
+
     /// The kind of the message being assembled, if one is in progress.
     pub fn in_progress(&self) -> Option<MessageKind> {
         self.kind

@@ -109,7 +109,36 @@ fn sequence_len(lead: u8) -> usize {
 /// Validates a whole text at SIMD speed.
 #[inline]
 pub fn validate(bytes: &[u8]) -> Result<&str, Utf8Error> {
+    // Short ASCII (chat lines, JSON keys, ids) is most text; a word-at-a-time check beats
+    // the general validator's setup for it.
+    if bytes.len() < 64 && bytes.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8, and `is_ascii` just checked every byte.
+        return Ok(unsafe { core::str::from_utf8_unchecked(bytes) });
+    }
     simdutf8::basic::from_utf8(bytes).map_err(|_| Utf8Error)
+}
+
+/// The block size of [`transform_and_validate`]: small enough to stay in the L1 cache
+/// between the transform and the validation.
+const BLOCK: usize = 16 * 1024;
+
+/// Applies `transform` (e.g. unmasking) to `bytes` block by block, validating each block
+/// as UTF-8 while it is still in cache, and returns the whole as a `&str`. `transform`
+/// gets each block and its offset within `bytes`.
+pub fn transform_and_validate(
+    bytes: &mut [u8],
+    mut transform: impl FnMut(&mut [u8], usize),
+) -> Result<&str, Utf8Error> {
+    let mut validator = Utf8Validator::new();
+    for (i, block) in bytes.chunks_mut(BLOCK).enumerate() {
+        transform(block, i * BLOCK);
+        validator.feed(block)?;
+    }
+    validator.finish()?;
+    // SAFETY: the validator accepted every byte of `bytes`, in order, and `finish` found
+    // no unfinished code point, so `bytes` is valid UTF-8 (as `transform_and_validate_
+    // agrees_with_std` checks against `core::str::from_utf8`); nothing changed it since.
+    Ok(unsafe { core::str::from_utf8_unchecked(bytes) })
 }
 
 /// Turns bytes into a `String`, validating them at SIMD speed (std's `String::from_utf8`
@@ -187,6 +216,49 @@ mod tests {
         // finish resets the validator.
         assert!(v.is_complete());
         assert_eq!(v.feed(b"x"), Ok(()));
+    }
+
+    #[test]
+    fn transform_and_validate_agrees_with_std() {
+        let mut text = "κόσμε 𝄞 ".repeat(5000).into_bytes();
+        text.extend_from_slice(b"\xf0\x9f");
+        for cut in [
+            0,
+            1,
+            2,
+            BLOCK - 1,
+            BLOCK,
+            BLOCK + 1,
+            text.len() - 2,
+            text.len(),
+        ] {
+            let mut piece = text[..cut].to_vec();
+            let expected = core::str::from_utf8(&text[..cut]).is_ok();
+            let mut seen = 0;
+            let got = transform_and_validate(&mut piece, |block, offset| {
+                assert_eq!(offset, seen);
+                seen += block.len();
+            });
+            assert_eq!(got.is_ok(), expected, "cut {cut}");
+        }
+        // The transform's output is what gets validated.
+        let mut masked = b"hello".to_vec();
+        for b in &mut masked {
+            *b ^= 0x80;
+        }
+        let got = transform_and_validate(&mut masked, |block, _| {
+            for b in block {
+                *b ^= 0x80;
+            }
+        });
+        assert_eq!(got, Ok("hello"));
+    }
+
+    #[test]
+    fn short_ascii_fast_path() {
+        assert_eq!(validate(b"hello"), Ok("hello"));
+        assert_eq!(validate(b"h\xffllo"), Err(Utf8Error));
+        assert_eq!(validate("héllo".as_bytes()), Ok("héllo"));
     }
 
     #[test]

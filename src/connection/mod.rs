@@ -402,6 +402,17 @@ impl Connection {
         self.receive_frame(buf, inflated)
     }
 
+    /// Payload bytes of the data frame being received that have not arrived yet (0 between
+    /// frames, and for compressed messages, whose inflated size is unknown): a hint for
+    /// reserving memory before the rest of a large message arrives.
+    pub fn pending_payload(&self) -> u64 {
+        if self.rx.in_frame && !self.rx.compressed {
+            self.rx.remaining
+        } else {
+            0
+        }
+    }
+
     /// Reports that the transport has no more input. Before a clean close this is an
     /// abnormal closure (1006).
     pub fn receive_eof(&mut self) {
@@ -522,10 +533,6 @@ impl Connection {
         }
         let end = start + n;
         let payload = &mut buf[start..end];
-        if let Some(key) = self.rx.mask {
-            apply_mask(payload, key, self.rx.mask_offset as usize);
-            self.rx.mask_offset = ((self.rx.mask_offset as usize + n) % 4) as u8;
-        }
         self.rx.remaining -= n as u64;
         let frame_done = self.rx.remaining == 0;
         if frame_done {
@@ -533,6 +540,34 @@ impl Connection {
         }
         let fin = frame_done && self.rx.frame_fin;
         let whole = fin && !self.rx.delivered;
+        let mask = self.rx.mask;
+        let offset = self.rx.mask_offset as usize;
+        self.rx.mask_offset = ((offset + n) % 4) as u8;
+        // A large whole text message: unmask and validate block by block, in cache.
+        if whole
+            && !self.rx.compressed
+            && self.rx.message == Some(MessageKind::Text)
+            && n > 16 * 1024
+        {
+            let unmasked = utf8::transform_and_validate(payload, |block, at| {
+                if let Some(key) = mask {
+                    apply_mask(block, key, offset + at);
+                }
+            });
+            return match unmasked {
+                Ok(text) => {
+                    self.end_message();
+                    Ok(Received {
+                        consumed: end,
+                        event: Some(Event::Text(text)),
+                    })
+                }
+                Err(_) => Err(self.fail(ProtocolError::InvalidUtf8)),
+            };
+        }
+        if let Some(key) = mask {
+            apply_mask(payload, key, offset);
+        }
         let payload: &'a [u8] = if self.rx.compressed {
             self.inflate(payload, fin, inflated)?
         } else {
@@ -556,12 +591,7 @@ impl Connection {
             _ => Event::BinaryChunk { payload, fin },
         };
         if fin {
-            self.rx.message = None;
-            self.rx.message_len = 0;
-            self.rx.fragments = 0;
-            self.rx.delivered = false;
-            self.rx.compressed = false;
-            self.rx.inflated = 0;
+            self.end_message();
         } else {
             self.rx.delivered = true;
         }
@@ -569,6 +599,17 @@ impl Connection {
             consumed: end,
             event: Some(event),
         })
+    }
+
+    /// The current message is complete: reset the per-message state.
+    #[inline]
+    fn end_message(&mut self) {
+        self.rx.message = None;
+        self.rx.message_len = 0;
+        self.rx.fragments = 0;
+        self.rx.delivered = false;
+        self.rx.compressed = false;
+        self.rx.inflated = 0;
     }
 
     /// Inflates a piece of a compressed message into the caller's buffer.

@@ -118,6 +118,17 @@ impl Connection {
         }
     }
 
+    /// Whether [`send_message`](Connection::send_message) would compress a message of
+    /// `len` bytes (permessage-deflate is enabled and the message passes its threshold).
+    pub fn would_compress(&self, len: usize) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = &self.deflate {
+            return codec.should_compress(len);
+        }
+        let _ = len;
+        false
+    }
+
     /// Appends one frame of a message sent in pieces: the first call starts a message of
     /// `kind`, later calls continue it (with the same `kind`), and the call with `fin` set
     /// ends it. Control frames may be sent in between (RFC 6455 §5.4).

@@ -444,10 +444,7 @@ impl<'a> Request<'a> {
 
     /// The first header field named `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.fields.get(name)
     }
 
     /// The first header field named `name`, if its value is UTF-8.

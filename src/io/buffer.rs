@@ -22,6 +22,9 @@ pub(crate) struct ReadBuffer {
     end: usize,
     /// The last read filled the buffer: the next one gets a bigger buffer.
     grow: bool,
+    /// The size the buffer had when it was last released: a busy connection that goes
+    /// quiet between messages gets its buffer back at that size, not at the minimum.
+    hint: usize,
 }
 
 impl ReadBuffer {
@@ -66,7 +69,11 @@ impl ReadBuffer {
             self.start = 0;
         }
         if self.end == self.buf.len() || (self.grow && self.buf.len() < MAX_READ) {
-            let len = (self.buf.len() * 2).clamp(MIN_READ, MAX_READ.max(self.end + MIN_READ));
+            let len = if self.buf.is_empty() && self.grow {
+                self.hint.max(MIN_READ)
+            } else {
+                (self.buf.len() * 2).clamp(MIN_READ, MAX_READ.max(self.end + MIN_READ))
+            };
             self.buf.resize(len, 0);
         }
         self.grow = false;
@@ -81,6 +88,14 @@ impl ReadBuffer {
         self.grow = n != 0 && self.end == self.buf.len();
     }
 
+    /// Appends bytes read elsewhere (e.g. left over from the handshake, or read into a
+    /// stack buffer while this one was released). `more` says the source was filled up,
+    /// so more bytes are probably waiting: reallocate at the size last used.
+    pub(crate) fn extend_after_read(&mut self, bytes: &[u8], more: bool) {
+        self.grow = more && self.buf.is_empty();
+        self.extend(bytes);
+    }
+
     /// Appends bytes read elsewhere (e.g. left over from the handshake).
     pub(crate) fn extend(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
@@ -93,10 +108,18 @@ impl ReadBuffer {
         }
     }
 
+    /// Whether the buffer currently holds an allocation.
+    #[inline]
+    pub(crate) fn is_allocated(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
     /// Frees the memory when nothing is buffered (the connection is idle).
     pub(crate) fn release_if_empty(&mut self) {
         if self.is_empty() && self.buf.capacity() != 0 {
+            self.hint = self.buf.len();
             self.buf = Vec::new();
+            self.grow = false;
         }
     }
 

@@ -10,6 +10,10 @@ use crate::connection::{Connection, Event, MessageKind, Role, Timeout};
 use crate::error::ProtocolError;
 use crate::message::{Message, MessageAssembler};
 
+/// The most reserved ahead for a frame's announced payload: a peer that announces a huge
+/// frame and then sends slowly does not get memory it has not sent.
+const RESERVE_MAX: u64 = 1 << 20;
+
 /// What buffered input amounted to.
 pub(crate) enum Step {
     /// A whole message (data, ping, pong or the peer's Close).
@@ -52,6 +56,9 @@ pub(crate) struct Driver {
     deferred: usize,
     /// Inflated data of compressed messages (permessage-deflate), one event at a time.
     inflated: Vec<u8>,
+    /// The write buffer ends with a frame header whose payload is written separately:
+    /// nothing may be queued behind it until that payload is out.
+    pub(crate) payload_pending: bool,
 }
 
 impl Driver {
@@ -66,6 +73,7 @@ impl Driver {
             protocol: None,
             deferred: 0,
             inflated: Vec::new(),
+            payload_pending: false,
         };
         if !leftover.is_empty() {
             driver.rbuf.extend(leftover);
@@ -94,6 +102,12 @@ impl Driver {
                     self.inflated.clear();
                     if let Some(message) = message {
                         return Step::Message(message);
+                    }
+                    // The rest of a large frame is on its way: make room once. Bounded by
+                    // the frame limit, which the connection enforced at the header.
+                    let pending = self.conn.pending_payload();
+                    if pending > 0 {
+                        self.assembler.reserve(pending.min(RESERVE_MAX) as usize);
                     }
                 }
                 Err(e) => {
@@ -182,7 +196,7 @@ impl Driver {
     /// Queues the frames the connection wants to send (pongs, Close replies, pings).
     #[inline]
     pub(crate) fn queue_control(&mut self) {
-        if self.conn.wants_transmit() {
+        if self.conn.wants_transmit() && !self.payload_pending {
             self.conn.poll_transmit(&mut self.wbuf.buf);
         }
     }

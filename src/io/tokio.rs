@@ -34,7 +34,7 @@
 
 use std::boxed::Box;
 use std::future::poll_fn;
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::string::{String, ToString};
@@ -53,7 +53,7 @@ use super::driver::{Driver, Step};
 use super::{Decision, Error, accept_all};
 use crate::close::CloseCode;
 use crate::config::Config;
-use crate::connection::{Connection, Role, Timeout};
+use crate::connection::{Connection, MessageKind, Role, Timeout};
 use crate::frame::Status;
 use crate::handshake::{
     ClientHandshake, ClientRequest, HandshakeResponse, Request, ServerConfig, ServerHandshake,
@@ -63,6 +63,10 @@ use crate::message::Message;
 /// The default high-water mark: [`send`](WebSocket::send) waits while more than this many
 /// bytes are queued for the socket.
 pub const DEFAULT_HIGH_WATER: usize = 128 * 1024;
+
+/// Payloads at least this large are written by a server straight from the message's
+/// buffer (vectored write) instead of being copied behind their header.
+const VECTORED_MIN: usize = 16 * 1024;
 
 /// The default limit on the opening handshake's duration (against slow-loris clients).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -297,6 +301,9 @@ struct Inner<S> {
     error: Option<Error>,
     /// Wakers of halves whose write returned `Pending`: whoever makes progress wakes them.
     write_wakers: [Option<Waker>; 2],
+    /// A large payload written from the application's buffer after its header, and how
+    /// much of it is written.
+    payload: Option<(Vec<u8>, usize)>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
@@ -354,10 +361,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// Reads into the buffer. While the buffer is unallocated (an idle connection), reads
-    /// into a stack array first, so that waiting costs no heap memory.
+    /// into a stack array first, so that waiting costs no heap memory; once bytes flow,
+    /// reads go straight into the (growing) buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let stream = Pin::new(&mut self.stream);
-        if self.driver.rbuf.is_empty() {
+        if !self.driver.rbuf.is_allocated() {
             let mut tmp = [MaybeUninit::<u8>::uninit(); 4096];
             let mut buf = ReadBuf::uninit(&mut tmp);
             match stream.poll_read(cx, &mut buf) {
@@ -367,7 +375,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 Poll::Ready(Ok(())) => {
                     let filled = buf.filled();
-                    self.driver.rbuf.extend(filled);
+                    let full = buf.remaining() == 0;
+                    self.driver.rbuf.extend_after_read(filled, full);
                     Poll::Ready(Ok(filled.len()))
                 }
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -375,10 +384,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         } else {
             let spare = self.driver.rbuf.spare();
             let mut buf = ReadBuf::new(spare);
-            ready!(stream.poll_read(cx, &mut buf))?;
-            let n = buf.filled().len();
-            self.driver.rbuf.filled(n);
-            Poll::Ready(Ok(n))
+            match stream.poll_read(cx, &mut buf) {
+                Poll::Pending => {
+                    // Nothing buffered and nothing to read: give the memory back.
+                    if self.driver.rbuf.is_empty() {
+                        self.driver.release_idle();
+                    }
+                    Poll::Pending
+                }
+                Poll::Ready(Ok(())) => {
+                    let n = buf.filled().len();
+                    self.driver.rbuf.filled(n);
+                    Poll::Ready(Ok(n))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            }
         }
     }
 
@@ -481,13 +501,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Writes everything queued. `Ready(Ok)` once the buffer is empty.
     fn poll_write_out(&mut self, cx: &mut Context<'_>, half: Half) -> Poll<Result<(), Error>> {
-        while !self.driver.wbuf.is_empty() {
-            match Pin::new(&mut self.stream).poll_write(cx, self.driver.wbuf.pending()) {
+        loop {
+            let head = self.driver.wbuf.pending();
+            let tail = self.payload.as_ref().map_or(&[][..], |(p, pos)| &p[*pos..]);
+            if head.is_empty() && tail.is_empty() {
+                if self.payload.take().is_some() {
+                    // Frames held back behind the payload (pongs, a Close) may go now.
+                    self.driver.payload_pending = false;
+                    self.driver.queue_control();
+                    continue;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            let stream = Pin::new(&mut self.stream);
+            let result = if head.is_empty() {
+                stream.poll_write(cx, tail)
+            } else if tail.is_empty() || !stream.is_write_vectored() {
+                stream.poll_write(cx, head)
+            } else {
+                stream.poll_write_vectored(cx, &[IoSlice::new(head), IoSlice::new(tail)])
+            };
+            match result {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(io::Error::from(ErrorKind::WriteZero).into()));
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.driver.wbuf.advance(n);
+                    let from_head = n.min(head.len());
+                    self.driver.wbuf.advance(from_head);
+                    if let Some((_, pos)) = &mut self.payload {
+                        *pos += n - from_head;
+                    }
                     self.wake_writers();
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
@@ -497,7 +540,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
             }
         }
-        Poll::Ready(Ok(()))
+    }
+
+    /// Bytes queued and not yet written.
+    fn buffered(&self) -> usize {
+        self.driver.wbuf.len() + self.payload.as_ref().map_or(0, |(p, pos)| p.len() - pos)
+    }
+
+    /// Queues a message. A server sends a large payload straight from the message's own
+    /// buffer after its header (a vectored write, no copy); everything else is encoded
+    /// into the write buffer.
+    fn encode(&mut self, message: Message) -> Result<(), Error> {
+        if self.payload.is_some() {
+            // Only after poll_ready, which waits for the previous payload to be written.
+            return Err(Error::Usage(crate::UsageError::MessageInProgress));
+        }
+        let (kind, data) = match message {
+            Message::Binary(data) => (MessageKind::Binary, data),
+            Message::Text(text) => (MessageKind::Text, text.into_bytes()),
+            other => return self.driver.encode(&other),
+        };
+        let conn = &mut self.driver.conn;
+        if conn.role() == Role::Server
+            && data.len() >= VECTORED_MIN
+            && !conn.would_compress(data.len())
+            && conn.config().fragment_size.is_none()
+        {
+            let header = conn.encode_header(kind, data.len() as u64, true)?;
+            self.driver.wbuf.buf.extend_from_slice(header.as_bytes());
+            self.payload = Some((data, 0));
+            self.driver.payload_pending = true;
+            return Ok(());
+        }
+        let out = &mut self.driver.wbuf.buf;
+        conn.send_message(kind, &data, out)?;
+        Ok(())
     }
 
     fn wake_writers(&mut self) {
@@ -513,7 +590,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             return Poll::Ready(Err(Error::Closed));
         }
         self.driver.queue_control();
-        while self.driver.wbuf.len() >= self.high_water {
+        while self.driver.wbuf.len() >= self.high_water || self.payload.is_some() {
             ready!(self.poll_write_out(cx, half))?;
         }
         Poll::Ready(Ok(()))
@@ -550,6 +627,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 closing: Closing::No,
                 error: None,
                 write_wakers: [None, None],
+                payload: None,
             },
         }
     }
@@ -578,14 +656,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// queued still delivers it on the next send, flush or receive.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| self.inner.poll_ready(cx, Half::Write)).await?;
-        self.inner.driver.encode(&message)?;
+        self.inner.encode(message)?;
         poll_fn(|cx| self.inner.poll_flush(cx, Half::Write)).await
     }
 
     /// Queues a message without writing it, if the high-water mark allows (else waits).
     pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| self.inner.poll_ready(cx, Half::Write)).await?;
-        self.inner.driver.encode(&message)
+        self.inner.encode(message)
     }
 
     /// Writes everything queued.
@@ -601,7 +679,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             code,
             reason: reason.to_string(),
         };
-        match self.inner.driver.encode(&close) {
+        match self.inner.encode(close) {
             Ok(()) | Err(Error::Usage(crate::UsageError::Closed)) => {}
             Err(e) => return Err(e),
         }
@@ -632,7 +710,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Bytes queued and not yet written to the stream.
     pub fn buffered_amount(&self) -> usize {
-        self.inner.driver.wbuf.len()
+        self.inner.buffered()
     }
 
     /// The underlying stream.
@@ -668,7 +746,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        self.get_mut().inner.driver.encode(&message)
+        self.get_mut().inner.encode(message)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -729,7 +807,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Sends a message; see [`WebSocket::send`].
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| lock(&self.shared).poll_ready(cx, Half::Write)).await?;
-        lock(&self.shared).driver.encode(&message)?;
+        lock(&self.shared).encode(message)?;
         poll_fn(|cx| lock(&self.shared).poll_flush(cx, Half::Write)).await
     }
 
@@ -745,7 +823,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
 
     /// Bytes queued and not yet written to the stream.
     pub fn buffered_amount(&self) -> usize {
-        lock(&self.shared).driver.wbuf.len()
+        lock(&self.shared).buffered()
     }
 }
 
@@ -757,7 +835,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        lock(&self.shared).driver.encode(&message)
+        lock(&self.shared).encode(message)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
