@@ -91,6 +91,7 @@ impl ReadBuffer {
     /// Appends bytes read elsewhere (e.g. left over from the handshake, or read into a
     /// stack buffer while this one was released). `more` says the source was filled up,
     /// so more bytes are probably waiting: reallocate at the size last used.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn extend_after_read(&mut self, bytes: &[u8], more: bool) {
         self.grow = more && self.buf.is_empty();
         self.extend(bytes);
@@ -110,6 +111,7 @@ impl ReadBuffer {
 
     /// Whether the buffer currently holds an allocation.
     #[inline]
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn is_allocated(&self) -> bool {
         !self.buf.is_empty()
     }

@@ -15,19 +15,17 @@
 //! uncompressed, which RFC 7692 always allows. Decompression honours every value from 8 to
 //! 15: inflating with a larger window than the compressor used is always correct.
 
-use alloc::boxed::Box;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+mod codec;
+
+pub(crate) use codec::{Codec, InflateError};
 
 use crate::handshake::{Extension, ExtensionParam, HandshakeError};
 
 /// The extension token.
 pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
-
-/// The tail every compressed message ends with, stripped by the sender (RFC 7692 §7.2.1).
-const TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 
 /// What this endpoint wants from permessage-deflate.
 ///
@@ -346,210 +344,10 @@ fn window_bits(value: &str) -> Option<u8> {
     }
 }
 
-/// The compression state of one direction of one connection.
-pub(crate) struct Codec {
-    level: u32,
-    /// Our compressor's window; `None` when the peer allowed only 8 bits.
-    send_bits: Option<u8>,
-    send_no_context_takeover: bool,
-    recv_bits: u8,
-    recv_no_context_takeover: bool,
-    threshold: usize,
-    compress: bool,
-    /// Created on first use; dropped after each message without context takeover.
-    compressor: Option<Box<Compress>>,
-    decompressor: Option<Box<Decompress>>,
-    /// The decompressor saw the end of a final block: reset it before the next message.
-    stream_ended: bool,
-    /// Reused output buffer for compressed messages.
-    pub(crate) scratch: Vec<u8>,
-}
-
-impl core::fmt::Debug for Codec {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Codec")
-            .field("send_bits", &self.send_bits)
-            .field("recv_bits", &self.recv_bits)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Inflating failed: the data was not DEFLATE, or grew past the limit.
-pub(crate) enum InflateError {
-    Corrupt,
-    TooLarge,
-}
-
-impl Codec {
-    pub(crate) fn new(params: &DeflateParams, config: &DeflateConfig, is_server: bool) -> Codec {
-        let (send_bits, send_nct, recv_bits, recv_nct) = if is_server {
-            (
-                params.server_max_window_bits,
-                params.server_no_context_takeover,
-                params.client_max_window_bits,
-                params.client_no_context_takeover,
-            )
-        } else {
-            (
-                params.client_max_window_bits,
-                params.client_no_context_takeover,
-                params.server_max_window_bits,
-                params.server_no_context_takeover,
-            )
-        };
-        Codec {
-            level: config.compression_level(),
-            send_bits: (send_bits >= 9).then_some(send_bits.min(15)),
-            send_no_context_takeover: send_nct,
-            // zlib inflates with at least 9 bits; a larger window decodes smaller ones.
-            recv_bits: recv_bits.clamp(9, 15),
-            recv_no_context_takeover: recv_nct,
-            threshold: config.threshold,
-            compress: config.compress,
-            compressor: None,
-            decompressor: None,
-            stream_ended: false,
-            scratch: Vec::new(),
-        }
-    }
-
-    /// Takes back the scratch buffer, unless it grew large.
-    pub(crate) fn recycle(&mut self, mut buf: Vec<u8>) {
-        if buf.capacity() <= 64 * 1024 {
-            buf.clear();
-            self.scratch = buf;
-        }
-    }
-
-    /// Whether a message of `len` bytes should go out compressed.
-    pub(crate) fn should_compress(&self, len: usize) -> bool {
-        self.compress && self.send_bits.is_some() && len >= self.threshold
-    }
-
-    /// Compresses a whole message into `out` (replacing its contents), without the tail.
-    pub(crate) fn compress_message(&mut self, payload: &[u8], out: &mut Vec<u8>) {
-        let bits = self.send_bits.unwrap_or(15);
-        let level = self.level;
-        let compressor = self.compressor.get_or_insert_with(|| {
-            Box::new(Compress::new_with_window_bits(
-                Compression::new(level),
-                false,
-                bits,
-            ))
-        });
-        out.clear();
-        out.reserve(payload.len() / 2 + 64);
-        let start_in = compressor.total_in();
-        loop {
-            let consumed = (compressor.total_in() - start_in) as usize;
-            if out.len() == out.capacity() {
-                out.reserve(out.capacity().max(64));
-            }
-            // Sync flush: everything so far, ending with an empty stored block (§7.2.1).
-            let status = compressor.compress_vec(&payload[consumed..], out, FlushCompress::Sync);
-            let done = (compressor.total_in() - start_in) as usize == payload.len();
-            match status {
-                Ok(_) if done && out.len() < out.capacity() => break,
-                Ok(_) => {}
-                // Only possible for an invalid configuration, which `new` rules out.
-                Err(_) => break,
-            }
-        }
-        if out.ends_with(&TAIL) {
-            out.truncate(out.len() - TAIL.len());
-        }
-        if self.send_no_context_takeover {
-            self.compressor = None;
-        }
-    }
-
-    /// Inflates `input` (part of a compressed message; `last` marks its end), appending to
-    /// `out`, which may grow to at most `limit` bytes in total.
-    pub(crate) fn decompress(
-        &mut self,
-        input: &[u8],
-        last: bool,
-        out: &mut Vec<u8>,
-        limit: usize,
-    ) -> Result<(), InflateError> {
-        if self.stream_ended && self.decompressor.is_some() {
-            // Trailing bytes after a final block carry nothing (at most the stripped tail).
-            if last {
-                self.end_message();
-            }
-            return Ok(());
-        }
-        self.feed(input, out, limit)?;
-        if last {
-            // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the
-            // payload of the message. Decompress the resulting data using DEFLATE."
-            if !self.stream_ended {
-                self.feed(&TAIL, out, limit)?;
-            }
-            self.end_message();
-        }
-        Ok(())
-    }
-
-    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
-        let bits = self.recv_bits;
-        let d = self
-            .decompressor
-            .get_or_insert_with(|| Box::new(Decompress::new_with_window_bits(false, bits)));
-        let start_in = d.total_in();
-        loop {
-            let consumed = (d.total_in() - start_in) as usize;
-            if out.len() == out.capacity() {
-                if out.len() > limit {
-                    return Err(InflateError::TooLarge);
-                }
-                // Grow geometrically, but never past the limit (+1 to detect overflow).
-                let want = out
-                    .capacity()
-                    .max(1024)
-                    .min(limit.saturating_add(1) - out.len());
-                out.reserve_exact(want);
-            }
-            let before = out.len();
-            let status = d
-                .decompress_vec(&input[consumed..], out, FlushDecompress::Sync)
-                .map_err(|_| InflateError::Corrupt)?;
-            if out.len() > limit {
-                return Err(InflateError::TooLarge);
-            }
-            let all_in = (d.total_in() - start_in) as usize == input.len();
-            match status {
-                Status::StreamEnd => {
-                    self.stream_ended = true;
-                    return Ok(());
-                }
-                // Output room left and all input used: done for now.
-                _ if all_in && out.len() < out.capacity() => return Ok(()),
-                // No progress with room and input left would loop forever.
-                Status::BufError if out.len() == before && out.len() < out.capacity() => {
-                    return if all_in {
-                        Ok(())
-                    } else {
-                        Err(InflateError::Corrupt)
-                    };
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn end_message(&mut self) {
-        if self.recv_no_context_takeover || self.stream_ended {
-            self.decompressor = None;
-        }
-        self.stream_ended = false;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
+    use alloc::string::ToString;
 
     fn ext(params: &[(&str, Option<&str>)]) -> Extension {
         Extension {
@@ -564,136 +362,12 @@ mod tests {
         }
     }
 
-    fn codec_pair(params: DeflateParams) -> (Codec, Codec) {
-        let config = DeflateConfig::default().threshold(0);
-        (
-            Codec::new(&params, &config, false),
-            Codec::new(&params, &config, true),
-        )
-    }
-
     const DEFAULT: DeflateParams = DeflateParams {
         server_no_context_takeover: false,
         client_no_context_takeover: false,
         server_max_window_bits: 15,
         client_max_window_bits: 15,
     };
-
-    #[test]
-    fn rfc_7692_section_7_2_3_1_hello() {
-        // "Hello" compressed: 0xf2 0x48 0xcd 0xc9 0xc9 0x07 0x00.
-        let (mut client, _) = codec_pair(DEFAULT);
-        let mut out = Vec::new();
-        client
-            .decompress(
-                &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-                true,
-                &mut out,
-                100,
-            )
-            .ok()
-            .unwrap();
-        assert_eq!(out, b"Hello");
-        // And our compressor produces exactly those bytes.
-        let mut compressed = Vec::new();
-        client.compress_message(b"Hello", &mut compressed);
-        assert_eq!(compressed, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
-    }
-
-    #[test]
-    fn rfc_7692_section_7_2_3_2_shared_window() {
-        // The second "Hello" with context takeover: 0xf2 0x00 0x11 0x00 0x00.
-        let (mut sender, mut receiver) = codec_pair(DEFAULT);
-        let mut first = Vec::new();
-        sender.compress_message(b"Hello", &mut first);
-        let mut second = Vec::new();
-        sender.compress_message(b"Hello", &mut second);
-        assert_eq!(second, [0xf2, 0x00, 0x11, 0x00, 0x00]);
-        let mut out = Vec::new();
-        assert!(receiver.decompress(&first, true, &mut out, 100).is_ok());
-        out.clear();
-        assert!(receiver.decompress(&second, true, &mut out, 100).is_ok());
-        assert_eq!(out, b"Hello");
-    }
-
-    #[test]
-    fn no_context_takeover_compresses_each_message_alone() {
-        let params = DeflateParams {
-            client_no_context_takeover: true,
-            ..DEFAULT
-        };
-        let (mut client, mut server) = codec_pair(params);
-        for _ in 0..3 {
-            let mut c = Vec::new();
-            client.compress_message(b"Hello", &mut c);
-            assert_eq!(c, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
-            assert!(
-                client.compressor.is_none(),
-                "state dropped after the message"
-            );
-            let mut out = Vec::new();
-            assert!(server.decompress(&c, true, &mut out, 100).is_ok());
-            assert_eq!(out, b"Hello");
-            assert!(server.decompressor.is_none());
-        }
-    }
-
-    #[test]
-    fn bfinal_block_and_stored_block_inputs() {
-        // "Hello" in a final fixed-Huffman block (BFINAL=1): 0xf3 0x48 0xcd 0xc9 0xc9 0x07 0x00.
-        let (_, mut server) = codec_pair(DEFAULT);
-        let mut out = Vec::new();
-        assert!(
-            server
-                .decompress(
-                    &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-                    true,
-                    &mut out,
-                    100
-                )
-                .is_ok()
-        );
-        assert_eq!(out, b"Hello");
-        // §7.2.3.3 "Hello" in a stored block: 0x00 0x05 0x00 0xfa 0xff 0x48 0x65 0x6c 0x6c 0x6f 0x00.
-        out.clear();
-        let stored = [
-            0x00, 0x05, 0x00, 0xfa, 0xff, b'H', b'e', b'l', b'l', b'o', 0x00,
-        ];
-        assert!(server.decompress(&stored, true, &mut out, 100).is_ok());
-        assert_eq!(out, b"Hello");
-    }
-
-    #[test]
-    fn inflating_stops_at_the_limit() {
-        let (mut client, mut server) = codec_pair(DEFAULT);
-        let mut bomb = Vec::new();
-        client.compress_message(&vec![0u8; 1 << 20], &mut bomb);
-        assert!(
-            bomb.len() < 2048,
-            "1 MiB of zeros compresses to {} bytes",
-            bomb.len()
-        );
-        let mut out = Vec::new();
-        assert!(matches!(
-            server.decompress(&bomb, true, &mut out, 64 * 1024),
-            Err(InflateError::TooLarge)
-        ));
-        assert!(
-            out.capacity() <= 64 * 1024 + 1,
-            "grew to {}",
-            out.capacity()
-        );
-    }
-
-    #[test]
-    fn corrupt_input_is_an_error() {
-        let (_, mut server) = codec_pair(DEFAULT);
-        let mut out = Vec::new();
-        assert!(matches!(
-            server.decompress(&[0xff, 0xff, 0xff], true, &mut out, 100),
-            Err(InflateError::Corrupt)
-        ));
-    }
 
     #[test]
     fn server_negotiation() {

@@ -1,0 +1,386 @@
+//! The receiving half: bytes in, unmasked and validated in place, events out.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use super::{Connection, ControlPayload, Event, MAX_QUEUED_PONGS, MessageKind, Received, Role};
+use crate::close::CloseCode;
+use crate::error::ProtocolError;
+use crate::frame::{FrameHeader, OpCode, Status};
+use crate::mask::apply_mask;
+use crate::utf8;
+
+impl Connection {
+    /// Processes bytes from the peer, unmasking them in place.
+    ///
+    /// Returns how many bytes were used and at most one event. Call again with the unused
+    /// rest (plus any newly read bytes) until `event` is `None`, which means more input is
+    /// needed. A partial frame header or control frame is never consumed; the payload of a
+    /// data frame is delivered as soon as it arrives.
+    ///
+    /// Once the peer's Close frame arrived, or the connection failed, input is discarded.
+    ///
+    /// # Errors
+    ///
+    /// A [`ProtocolError`] when the peer broke RFC 6455 or a configured limit. The
+    /// connection is then [`State::Closed`] with a Close frame carrying
+    /// [`ProtocolError::close_code`] queued for [`poll_transmit`](Connection::poll_transmit).
+    #[inline]
+    pub fn receive<'a>(&mut self, buf: &'a mut [u8]) -> Result<Received<'a>, ProtocolError> {
+        self.receive_inner(buf, None)
+    }
+
+    /// [`receive`](Connection::receive) for a connection with permessage-deflate enabled:
+    /// the data of compressed messages is inflated and appended to `inflated` (a buffer
+    /// the caller owns, and may clear between calls or keep to collect a whole message),
+    /// and their events borrow from it. Data of uncompressed messages is borrowed from
+    /// `buf` as usual, so without permessage-deflate this is exactly `receive`.
+    ///
+    /// The inflated size counts against `max_message_size` while inflating, so a small
+    /// compressed frame cannot allocate more (RFC 7692 §8.2 "decompression bombs").
+    #[inline]
+    pub fn receive_into<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        inflated: &'a mut Vec<u8>,
+    ) -> Result<Received<'a>, ProtocolError> {
+        self.receive_inner(buf, Some(inflated))
+    }
+
+    #[inline]
+    fn receive_inner<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        inflated: Option<&'a mut Vec<u8>>,
+    ) -> Result<Received<'a>, ProtocolError> {
+        if !self.life.may_receive() {
+            return Ok(Received {
+                consumed: buf.len(),
+                event: None,
+            });
+        }
+        if self.rx.in_frame {
+            return self.receive_payload(buf, 0, inflated);
+        }
+        self.receive_frame(buf, inflated)
+    }
+
+    /// Payload bytes of the data frame being received that have not arrived yet (0 between
+    /// frames, and for compressed messages, whose inflated size is unknown): a hint for
+    /// reserving memory before the rest of a large message arrives.
+    pub fn pending_payload(&self) -> u64 {
+        if self.rx.in_frame && !self.rx.compressed {
+            self.rx.remaining
+        } else {
+            0
+        }
+    }
+
+    /// Reports that the transport has no more input. Before a clean close this is an
+    /// abnormal closure (1006).
+    pub fn receive_eof(&mut self) {
+        self.life.on_eof();
+    }
+
+    #[inline]
+    fn receive_frame<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        inflated: Option<&'a mut Vec<u8>>,
+    ) -> Result<Received<'a>, ProtocolError> {
+        let (header, header_len) = match FrameHeader::decode(buf) {
+            Ok(Status::Complete(h)) => h,
+            Ok(Status::Partial) => return Ok(need_more(0)),
+            Err(e) => return Err(self.fail(e)),
+        };
+        // §5.1: "The server MUST close the connection upon receiving a frame that is not
+        // masked. [...] A client MUST close a connection if it detects a masked frame."
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(self.fail(ProtocolError::UnmaskedFrame)),
+            (Role::Client, true) => return Err(self.fail(ProtocolError::MaskedFrame)),
+            _ => {}
+        }
+        // §5.2: "RSV1, RSV2, RSV3: 1 bit each. MUST be 0 unless an extension is negotiated
+        // that defines meanings for non-zero values. If a nonzero value is received and none
+        // of the negotiated extensions defines the meaning of such a nonzero value, the
+        // receiving endpoint MUST _Fail the WebSocket Connection_."
+        if buf[0] & 0x70 & !self.allowed_rsv != 0 {
+            return Err(self.fail(ProtocolError::ReservedBits));
+        }
+        // RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control
+        // frames and non-first fragments of a data message. An endpoint receiving such a
+        // frame MUST _Fail the WebSocket Connection_."
+        if header.rsv1 && (header.opcode == OpCode::Continuation || header.opcode.is_control()) {
+            return Err(self.fail(ProtocolError::ReservedBits));
+        }
+        self.timers.on_activity();
+        if header.opcode.is_control() {
+            // Decoding guaranteed payload_len <= 125.
+            let end = header_len + header.payload_len as usize;
+            let Some(payload) = buf.get_mut(header_len..end) else {
+                return Ok(need_more(0));
+            };
+            if let Some(key) = header.mask {
+                apply_mask(payload, key, 0);
+            }
+            let event = self.receive_control(header.opcode, payload)?;
+            return Ok(Received {
+                consumed: end,
+                event: Some(event),
+            });
+        }
+        self.start_data_frame(&header)?;
+        self.receive_payload(buf, header_len, inflated)
+    }
+
+    /// Checks a data frame's header against the message in progress and the limits.
+    #[inline]
+    fn start_data_frame(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        let kind = match (header.opcode, self.rx.message) {
+            // §5.4: "a message [...] consists of a single frame with the FIN bit clear and an
+            // opcode other than 0, followed by zero or more frames with the FIN bit clear and
+            // the opcode set to 0, and terminated by a single frame with the FIN bit set and
+            // an opcode of 0."
+            (OpCode::Continuation, None) => {
+                return Err(self.fail(ProtocolError::UnexpectedContinuation));
+            }
+            (OpCode::Continuation, Some(kind)) => kind,
+            (_, Some(_)) => return Err(self.fail(ProtocolError::ExpectedContinuation)),
+            (OpCode::Text, None) => MessageKind::Text,
+            (_, None) => MessageKind::Binary,
+        };
+        let len = header.payload_len;
+        if len > self.config.max_frame_size {
+            let limit = self.config.max_frame_size;
+            return Err(self.fail(ProtocolError::FrameTooLarge { limit }));
+        }
+        let message_len = self.rx.message_len.saturating_add(len);
+        if message_len > self.config.max_message_size {
+            let limit = self.config.max_message_size;
+            return Err(self.fail(ProtocolError::MessageTooLarge { limit }));
+        }
+        if self.rx.fragments >= self.config.max_fragments {
+            let limit = self.config.max_fragments;
+            return Err(self.fail(ProtocolError::TooManyFragments { limit }));
+        }
+        if header.opcode != OpCode::Continuation {
+            self.rx.compressed = header.rsv1;
+        }
+        self.rx.message = Some(kind);
+        self.rx.message_len = message_len;
+        self.rx.fragments += 1;
+        self.rx.in_frame = true;
+        self.rx.remaining = len;
+        self.rx.frame_fin = header.fin;
+        self.rx.mask = header.mask;
+        self.rx.mask_offset = 0;
+        Ok(())
+    }
+
+    /// Delivers the current data frame's payload from `buf[start..]`.
+    #[inline]
+    fn receive_payload<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        start: usize,
+        inflated: Option<&'a mut Vec<u8>>,
+    ) -> Result<Received<'a>, ProtocolError> {
+        let available = buf.len() - start;
+        let n = if self.rx.remaining < available as u64 {
+            self.rx.remaining as usize
+        } else {
+            available
+        };
+        if n == 0 && self.rx.remaining != 0 {
+            return Ok(need_more(start));
+        }
+        let end = start + n;
+        let payload = &mut buf[start..end];
+        self.rx.remaining -= n as u64;
+        let frame_done = self.rx.remaining == 0;
+        if frame_done {
+            self.rx.in_frame = false;
+        }
+        let fin = frame_done && self.rx.frame_fin;
+        let whole = fin && !self.rx.delivered;
+        let mask = self.rx.mask;
+        let offset = self.rx.mask_offset as usize;
+        self.rx.mask_offset = ((offset + n) % 4) as u8;
+        // A large whole text message: unmask and validate block by block, in cache.
+        if whole
+            && !self.rx.compressed
+            && self.rx.message == Some(MessageKind::Text)
+            && n > 16 * 1024
+        {
+            let unmasked = utf8::transform_and_validate(payload, |block, at| {
+                if let Some(key) = mask {
+                    apply_mask(block, key, offset + at);
+                }
+            });
+            return match unmasked {
+                Ok(text) => {
+                    self.end_message();
+                    Ok(Received {
+                        consumed: end,
+                        event: Some(Event::Text(text)),
+                    })
+                }
+                Err(_) => Err(self.fail(ProtocolError::InvalidUtf8)),
+            };
+        }
+        if let Some(key) = mask {
+            apply_mask(payload, key, offset);
+        }
+        let payload: &'a [u8] = if self.rx.compressed {
+            self.inflate(payload, fin, inflated)?
+        } else {
+            payload
+        };
+        let event = match self.rx.message {
+            Some(MessageKind::Text) if whole => match utf8::validate(payload) {
+                Ok(text) => Event::Text(text),
+                Err(_) => return Err(self.fail(ProtocolError::InvalidUtf8)),
+            },
+            Some(MessageKind::Text) => {
+                // §8.1: fail as soon as the bytes seen cannot be valid UTF-8, not at the end.
+                let valid =
+                    self.rx.utf8.feed(payload).is_ok() && (!fin || self.rx.utf8.finish().is_ok());
+                if !valid {
+                    return Err(self.fail(ProtocolError::InvalidUtf8));
+                }
+                Event::TextChunk { payload, fin }
+            }
+            _ if whole => Event::Binary(payload),
+            _ => Event::BinaryChunk { payload, fin },
+        };
+        if fin {
+            self.end_message();
+        } else {
+            self.rx.delivered = true;
+        }
+        Ok(Received {
+            consumed: end,
+            event: Some(event),
+        })
+    }
+
+    /// The current message is complete: reset the per-message state.
+    #[inline]
+    fn end_message(&mut self) {
+        self.rx.message = None;
+        self.rx.message_len = 0;
+        self.rx.fragments = 0;
+        self.rx.delivered = false;
+        self.rx.compressed = false;
+        self.rx.inflated = 0;
+    }
+
+    /// Inflates a piece of a compressed message into the caller's buffer.
+    #[cfg(feature = "deflate")]
+    fn inflate<'a>(
+        &mut self,
+        input: &[u8],
+        last: bool,
+        out: Option<&'a mut Vec<u8>>,
+    ) -> Result<&'a [u8], ProtocolError> {
+        let Some(out) = out else {
+            return Err(self.fail(ProtocolError::InflateBufferMissing));
+        };
+        let Some(codec) = self.deflate.as_mut() else {
+            return Err(self.fail(ProtocolError::ReservedBits));
+        };
+        let before = out.len();
+        let room = self
+            .config
+            .max_message_size
+            .saturating_sub(self.rx.inflated);
+        let limit = before.saturating_add(usize::try_from(room).unwrap_or(usize::MAX));
+        match codec.decompress(input, last, out, limit) {
+            Ok(()) => {}
+            Err(crate::deflate::InflateError::TooLarge) => {
+                let limit = self.config.max_message_size;
+                return Err(self.fail(ProtocolError::MessageTooLarge { limit }));
+            }
+            Err(crate::deflate::InflateError::Corrupt) => {
+                return Err(self.fail(ProtocolError::InvalidCompressedData));
+            }
+        }
+        self.rx.inflated += (out.len() - before) as u64;
+        let out: &'a Vec<u8> = out;
+        Ok(&out[before..])
+    }
+
+    /// Without the `deflate` feature no message is ever compressed (RSV1 is rejected).
+    #[cfg(not(feature = "deflate"))]
+    fn inflate<'a>(
+        &mut self,
+        _input: &[u8],
+        _last: bool,
+        _out: Option<&'a mut Vec<u8>>,
+    ) -> Result<&'a [u8], ProtocolError> {
+        Err(self.fail(ProtocolError::ReservedBits))
+    }
+
+    /// Handles a complete, unmasked control frame.
+    fn receive_control<'a>(
+        &mut self,
+        opcode: OpCode,
+        payload: &'a [u8],
+    ) -> Result<Event<'a>, ProtocolError> {
+        match opcode {
+            OpCode::Ping => {
+                // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+                // response, unless it already received a Close frame." §5.5.3: "A Pong frame
+                // sent in response to a Ping frame must have identical "Application data"".
+                if self.config.auto_pong && self.life.may_send_data() {
+                    if self.pending.pongs.len() == MAX_QUEUED_PONGS {
+                        self.pending.pongs.remove(0);
+                    }
+                    self.pending.pongs.push(ControlPayload::new(&[payload]));
+                }
+                Ok(Event::Ping(payload))
+            }
+            OpCode::Pong => Ok(Event::Pong(payload)),
+            _ => {
+                let (code, reason) = match self.parse_close(payload) {
+                    Ok(parsed) => parsed,
+                    Err(e) => return Err(self.fail(e)),
+                };
+                if self.life.on_close_received(code) {
+                    // §5.5.1: "When sending a Close frame in response, the endpoint
+                    // typically echos the status code it received."
+                    self.pending.close = Some(Box::new(ControlPayload::close(code, "")));
+                }
+                Ok(Event::Close { code, reason })
+            }
+        }
+    }
+
+    /// §5.5.1: "If there is a body, the first two bytes of the body MUST be a 2-byte
+    /// unsigned integer [...] representing a status code [...] Following the 2-byte integer,
+    /// the body MAY contain UTF-8-encoded data".
+    fn parse_close<'a>(&self, payload: &'a [u8]) -> Result<(CloseCode, &'a str), ProtocolError> {
+        match payload {
+            [] => Ok((CloseCode::NO_STATUS_RECEIVED, "")),
+            [_] => Err(ProtocolError::InvalidClosePayload),
+            [hi, lo, reason @ ..] => {
+                let code = CloseCode::new(u16::from_be_bytes([*hi, *lo]));
+                // §7.4: codes outside the defined ranges, and the reserved 1005, 1006 and
+                // 1015, are not valid in a Close frame.
+                if !code.is_valid_on_wire() {
+                    return Err(ProtocolError::InvalidCloseCode(code.as_u16()));
+                }
+                let reason = utf8::validate(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
+                Ok((code, reason))
+            }
+        }
+    }
+}
+
+#[inline]
+fn need_more<'a>(consumed: usize) -> Received<'a> {
+    Received {
+        consumed,
+        event: None,
+    }
+}

@@ -1,0 +1,430 @@
+//! The async adapter: a WebSocket over any tokio `AsyncRead + AsyncWrite` stream.
+//!
+//! ```no_run
+//! use rfc6455::io::tokio as ws;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let mut socket = ws::accept(stream).await?;
+//!         while let Some(message) = socket.recv().await? {
+//!             if message.is_data() {
+//!                 socket.send(message).await?;
+//!             }
+//!         }
+//!         Ok::<_, rfc6455::io::Error>(())
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! * [`WebSocket`] is a `futures` [`Stream`] of messages and a [`Sink`] of messages, with
+//!   plain [`recv`](WebSocket::recv) and [`send`](WebSocket::send) besides.
+//! * [`WebSocket::split`] gives a [`ReadHalf`] and a [`WriteHalf`] for two tasks; pongs and
+//!   the close handshake keep working (the read half writes them itself).
+//! * Reading is demand-driven: nothing is read from the socket unless the application is
+//!   receiving, so TCP flow control pushes back on a fast sender. Sending waits while more
+//!   than the high-water mark of bytes is queued.
+//! * Keepalive pings, the idle timeout and the close timeout of the [`Config`] run on
+//!   tokio's timer while the application is receiving.
+//! * An idle connection holds no buffers: they are allocated when bytes arrive and
+//!   released when the socket has nothing more to read.
+
+use std::future::poll_fn;
+use std::io::{self, ErrorKind};
+use std::pin::Pin;
+use std::string::{String, ToString};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use std::vec::Vec;
+
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ::tokio::net::TcpStream;
+use futures_core::Stream;
+use futures_sink::Sink;
+
+mod inner;
+mod split;
+
+pub use split::{ReadHalf, WriteHalf};
+
+use super::driver::Driver;
+use super::{Decision, Error, accept_all};
+use crate::close::CloseCode;
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::frame::Status;
+use crate::handshake::{
+    ClientHandshake, ClientRequest, HandshakeResponse, Request, ServerConfig, ServerHandshake,
+};
+use crate::message::Message;
+use inner::{Closing, Half, Inner};
+
+/// The default high-water mark: [`send`](WebSocket::send) waits while more than this many
+/// bytes are queued for the socket.
+pub const DEFAULT_HIGH_WATER: usize = 128 * 1024;
+
+/// Payloads at least this large are written by a server straight from the message's
+/// buffer (vectored write) instead of being copied behind their header.
+const VECTORED_MIN: usize = 16 * 1024;
+
+/// The default limit on the opening handshake's duration (against slow-loris clients).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts a WebSocket on `stream` with the default policies and limits.
+pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    Acceptor::default().accept(stream).await
+}
+
+/// Connects to a `ws://` URL over TCP with the default limits.
+pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
+    connect_with(&ClientRequest::from_url(url)?, Config::default()).await
+}
+
+/// Connects over TCP for `request` (which carries origin, subprotocols, headers).
+pub async fn connect_with(
+    request: &ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
+    if request.is_secure() {
+        return Err(Error::Usage(crate::UsageError::InvalidHandshakeInput(
+            "wss needs a TLS stream: connect it yourself and use client()",
+        )));
+    }
+    let host = request.host().trim_start_matches('[').trim_end_matches(']');
+    let stream = TcpStream::connect((host, request.effective_port())).await?;
+    stream.set_nodelay(true)?;
+    client(stream, request, config).await
+}
+
+/// Runs the client handshake over a stream the caller already has (e.g. a TLS stream).
+pub async fn client<S>(
+    mut stream: S,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, HandshakeResponse), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut out = Vec::new();
+    let mut handshake = ClientHandshake::with_random_nonce(request, &mut out)?;
+    stream.write_all(&out).await?;
+    stream.flush().await?;
+    // A heap buffer, not a stack array: anything held across an await lives in the task
+    // for the connection's whole life.
+    let mut chunk = Vec::with_capacity(4096);
+    let response = loop {
+        chunk.clear();
+        if stream.read_buf(&mut chunk).await? == 0 {
+            return Err(io::Error::from(ErrorKind::UnexpectedEof).into());
+        }
+        if let Status::Complete(response) = handshake.receive(&chunk)? {
+            break response;
+        }
+    };
+    let conn = super::client_connection(config, request, &response);
+    let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
+    ws.set_protocol(response.protocol.clone());
+    Ok((ws, response))
+}
+
+/// Accepts WebSockets with a handshake policy, connection limits, a handshake timeout and
+/// a high-water mark. Cheap to clone into each connection's task.
+#[derive(Clone, Debug)]
+pub struct Acceptor {
+    handshake: Arc<ServerConfig>,
+    config: Config,
+    handshake_timeout: Option<Duration>,
+    high_water: usize,
+}
+
+impl Default for Acceptor {
+    fn default() -> Acceptor {
+        Acceptor::new(ServerConfig::default(), Config::default())
+    }
+}
+
+impl Acceptor {
+    /// An acceptor with these policies and limits.
+    pub fn new(handshake: ServerConfig, config: Config) -> Acceptor {
+        Acceptor {
+            handshake: Arc::new(handshake),
+            config,
+            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+            high_water: DEFAULT_HIGH_WATER,
+        }
+    }
+
+    /// Limits how long the client may take to send its request (default 10 s).
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Acceptor {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets the high-water mark of accepted WebSockets (see [`WebSocket::set_high_water`]).
+    pub fn high_water(mut self, bytes: usize) -> Acceptor {
+        self.high_water = bytes;
+        self
+    }
+
+    /// Accepts with the configured policies.
+    pub async fn accept<S>(&self, stream: S) -> Result<WebSocket<S>, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        self.accept_with(stream, accept_all)
+            .await
+            .map(|(ws, ())| ws)
+    }
+
+    /// Accepts after asking `decide`, which sees the parsed request (path, query, headers,
+    /// origin, offered subprotocols) and either accepts — possibly choosing a subprotocol
+    /// and extra response headers — returning whatever it extracted from the request (a
+    /// user id, a room name), or rejects with an HTTP status.
+    ///
+    /// Requests that break RFC 6455 §4.2.1 or the origin policy are answered with 400, 403
+    /// or 426 before `decide` is asked.
+    pub async fn accept_with<S, T, F>(
+        &self,
+        stream: S,
+        decide: F,
+    ) -> Result<(WebSocket<S>, T), Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+        F: FnOnce(&Request<'_>) -> Decision<T>,
+    {
+        let handshake = self.handshake_with(stream, decide);
+        match self.handshake_timeout {
+            Some(limit) => match ::tokio::time::timeout(limit, handshake).await {
+                Ok(result) => result,
+                Err(_) => Err(io::Error::new(ErrorKind::TimedOut, "handshake timed out").into()),
+            },
+            None => handshake.await,
+        }
+    }
+
+    async fn handshake_with<S, T, F>(
+        &self,
+        mut stream: S,
+        decide: F,
+    ) -> Result<(WebSocket<S>, T), Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+        F: FnOnce(&Request<'_>) -> Decision<T>,
+    {
+        let mut handshake = ServerHandshake::new(&self.handshake);
+        let mut chunk = Vec::with_capacity(4096);
+        let mut out = Vec::new();
+        let failure = loop {
+            chunk.clear();
+            if stream.read_buf(&mut chunk).await? == 0 {
+                return Err(io::Error::from(ErrorKind::UnexpectedEof).into());
+            }
+            match handshake.receive(&chunk) {
+                Ok(Status::Partial) => {}
+                Ok(Status::Complete(())) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        drop(chunk);
+        let result = match (failure, handshake.request()) {
+            (Some(e), _) => {
+                e.write_response(&mut out);
+                Err(e.into())
+            }
+            (None, None) => unreachable!("a complete handshake has a request"),
+            (None, Some(request)) => match self.handshake.check(&request) {
+                Err(e) => {
+                    e.write_response(&mut out);
+                    Err(e.into())
+                }
+                Ok(()) => match decide(&request) {
+                    Ok((options, value)) => self
+                        .handshake
+                        .accept_with(&request, &options, &mut out)
+                        .map(|accepted| (accepted, value))
+                        .map_err(Error::from),
+                    Err(rejection) => {
+                        rejection.write(&mut out);
+                        Err(super::rejected(rejection.status, &rejection.reason))
+                    }
+                },
+            },
+        };
+        stream.write_all(&out).await?;
+        stream.flush().await?;
+        let (accepted, value) = result?;
+        let conn = super::server_connection(&self.config, &self.handshake, &accepted);
+        let protocol = accepted.protocol;
+        let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
+        ws.set_high_water(self.high_water);
+        ws.set_protocol(protocol);
+        Ok((ws, value))
+    }
+}
+
+/// A WebSocket over a tokio stream.
+///
+/// Receive with [`recv`](WebSocket::recv) (or as a [`Stream`]); send with
+/// [`send`](WebSocket::send) (or as a [`Sink`]); close with [`close`](WebSocket::close).
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    inner: Inner<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps a stream whose handshake is done: `conn` is the connection and `leftover` the
+    /// bytes that arrived after the HTTP head.
+    pub fn from_parts(stream: S, conn: Connection, leftover: &[u8]) -> WebSocket<S> {
+        WebSocket {
+            inner: Inner {
+                stream,
+                driver: Driver::new(conn, leftover),
+                sleep: None,
+                high_water: DEFAULT_HIGH_WATER,
+                closing: Closing::No,
+                error: None,
+                write_wakers: [None, None],
+                payload: None,
+            },
+        }
+    }
+
+    /// Receives the next message: text, binary, a ping, a pong, or the peer's Close.
+    /// Returns `Ok(None)` once the connection has closed cleanly. Pings are answered and
+    /// the close handshake is completed while receiving.
+    ///
+    /// **Cancellation safe**: if the future is dropped before it completes (e.g. it lost a
+    /// `tokio::select!` against a timeout), no data is lost — partial messages stay
+    /// buffered and the next `recv` continues where this one stopped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] after the peer broke the protocol (our Close was sent and the
+    /// transport closed), [`Error::AbnormalClosure`] when the transport ended or the close
+    /// timeout passed without a clean close, [`Error::Io`] from the stream.
+    pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
+        poll_fn(|cx| self.inner.poll_recv(cx)).await.transpose()
+    }
+
+    /// Sends a message, waiting while the high-water mark is exceeded and until it is
+    /// written to the stream.
+    ///
+    /// Not cancellation safe in one direction: a `send` dropped after the message was
+    /// queued still delivers it on the next send, flush or receive.
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_ready(cx, Half::Write)).await?;
+        self.inner.encode(message)?;
+        poll_fn(|cx| self.inner.poll_flush(cx, Half::Write)).await
+    }
+
+    /// Queues a message without writing it, if the high-water mark allows (else waits).
+    pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_ready(cx, Half::Write)).await?;
+        self.inner.encode(message)
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_flush(cx, Half::Write)).await
+    }
+
+    /// Closes the WebSocket: sends a Close frame with `code` and `reason`, then receives
+    /// (discarding data messages) until the peer's Close arrives and the transport is
+    /// closed, or the close timeout passes.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let close = Message::Close {
+            code,
+            reason: reason.to_string(),
+        };
+        match self.inner.encode(close) {
+            Ok(()) | Err(Error::Usage(crate::UsageError::Closed)) => {}
+            Err(e) => return Err(e),
+        }
+        self.flush().await?;
+        while self.recv().await?.is_some() {}
+        Ok(())
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.inner.driver.protocol.as_deref()
+    }
+
+    /// Records the subprotocol agreed in a handshake run outside this adapter.
+    pub fn set_protocol(&mut self, protocol: Option<String>) {
+        self.inner.driver.protocol = protocol;
+    }
+
+    /// Sets the high-water mark: sending waits while more bytes than this are queued.
+    pub fn set_high_water(&mut self, bytes: usize) {
+        self.inner.high_water = bytes.max(1);
+    }
+
+    /// The connection state machine, e.g. to read its state or close code.
+    pub fn connection(&self) -> &Connection {
+        &self.inner.driver.conn
+    }
+
+    /// Bytes queued and not yet written to the stream.
+    pub fn buffered_amount(&self) -> usize {
+        self.inner.buffered()
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner.stream
+    }
+
+    /// Splits into a receiving and a sending half, usable from two tasks.
+    pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+        let shared = Arc::new(Mutex::new(self.inner));
+        (
+            ReadHalf {
+                shared: shared.clone(),
+            },
+            WriteHalf { shared },
+        )
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().inner.poll_recv(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().inner.poll_ready(cx, Half::Write)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.get_mut().inner.encode(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().inner.poll_flush(cx, Half::Write)
+    }
+
+    /// Sends a Close frame (1000) unless one was sent, and flushes. Keep receiving to
+    /// complete the close handshake.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let inner = &mut self.get_mut().inner;
+        let _ = inner
+            .driver
+            .conn
+            .close(CloseCode::NORMAL, "", &mut inner.driver.wbuf.buf);
+        inner.poll_flush(cx, Half::Write)
+    }
+}

@@ -1,0 +1,104 @@
+//! The two halves of a split WebSocket, sharing one [`Inner`] behind a mutex.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::string::ToString;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use ::tokio::io::{AsyncRead, AsyncWrite};
+use futures_core::Stream;
+use futures_sink::Sink;
+
+use super::inner::{Half, Inner};
+use crate::close::CloseCode;
+use crate::io::Error;
+use crate::message::Message;
+
+fn lock<S>(shared: &Mutex<Inner<S>>) -> MutexGuard<'_, Inner<S>> {
+    // The lock is only held inside synchronous poll functions; a panic there leaves the
+    // state as consistent as any other return point, so poisoning is ignored.
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The receiving half of a split [`WebSocket`]. It also writes pongs, Close replies and
+/// keepalive pings, so they go out even when the write half is idle.
+#[derive(Debug)]
+pub struct ReadHalf<S> {
+    pub(super) shared: Arc<Mutex<Inner<S>>>,
+}
+
+/// The sending half of a split [`WebSocket`].
+#[derive(Debug)]
+pub struct WriteHalf<S> {
+    pub(super) shared: Arc<Mutex<Inner<S>>>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
+    /// Receives the next message; see [`WebSocket::recv`]. Cancellation safe.
+    pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
+        poll_fn(|cx| lock(&self.shared).poll_recv(cx))
+            .await
+            .transpose()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        lock(&self.shared).poll_recv(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
+    /// Sends a message; see [`WebSocket::send`].
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_ready(cx, Half::Write)).await?;
+        lock(&self.shared).encode(message)?;
+        poll_fn(|cx| lock(&self.shared).poll_flush(cx, Half::Write)).await
+    }
+
+    /// Sends a Close frame and flushes; the read half completes the close handshake and
+    /// then ends.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.send(Message::Close {
+            code,
+            reason: reason.to_string(),
+        })
+        .await
+    }
+
+    /// Bytes queued and not yet written to the stream.
+    pub fn buffered_amount(&self) -> usize {
+        lock(&self.shared).buffered()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        lock(&self.shared).poll_ready(cx, Half::Write)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        lock(&self.shared).encode(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        lock(&self.shared).poll_flush(cx, Half::Write)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut inner = lock(&self.shared);
+        let inner = &mut *inner;
+        let _ = inner
+            .driver
+            .conn
+            .close(CloseCode::NORMAL, "", &mut inner.driver.wbuf.buf);
+        inner.poll_flush(cx, Half::Write)
+    }
+}
