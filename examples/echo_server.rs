@@ -10,52 +10,18 @@
 //! v12.stomp, v11.stomp, v10.stomp. With `--allowed-origin`, browsers from other origins
 //! get 403 (requests without an Origin header, from non-browser clients, are allowed).
 
+#[path = "shared/echo_args.rs"]
+mod echo_args;
+
 use std::time::Instant;
 
-use rfc6455::deflate::DeflateConfig;
-use rfc6455::handshake::{AllowedOrigins, ServerConfig};
+use rfc6455::Message;
 use rfc6455::io::tokio::Acceptor;
-use rfc6455::{Config, Message};
 use tokio::net::TcpListener;
-
-fn usage() -> ! {
-    eprintln!("usage: echo_server [ADDR] [--allowed-origin ORIGIN]...");
-    std::process::exit(2)
-}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let mut addr = "127.0.0.1:9001".to_string();
-    let mut origins = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--allowed-origin" => origins.push(args.next().unwrap_or_else(|| usage())),
-            "-h" | "--help" => usage(),
-            a if a.starts_with('-') => usage(),
-            a => addr = a.to_string(),
-        }
-    }
-    let mut policy = if origins.is_empty() {
-        AllowedOrigins::any()
-    } else {
-        AllowedOrigins::none()
-    };
-    for origin in &origins {
-        policy = policy.allow(origin).unwrap_or_else(|e| {
-            eprintln!("invalid origin {origin}: {e}");
-            std::process::exit(2)
-        });
-    }
-    let handshake = ServerConfig::default()
-        .allowed_origins(policy)
-        .subprotocols(["v12.stomp", "v11.stomp", "v10.stomp"])
-        // permessage-deflate (RFC 7692), which every browser offers.
-        .deflate(Some(DeflateConfig::default()));
-    let limits = Config::default()
-        .max_message_size(64 << 20)
-        .max_frame_size(64 << 20)
-        .max_fragments(1 << 20);
+    let (addr, handshake, limits) = echo_args::from_args("echo_server");
     let acceptor = Acceptor::new(handshake, limits);
 
     let listener = TcpListener::bind(&addr).await?;

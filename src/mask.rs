@@ -152,11 +152,11 @@ mod tests {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY (of the call inside): AVX2 is present, checked here.
+                // SAFETY: AVX2 is present (checked just above), all the call requires.
                 paths.push(("avx2", |b, k| unsafe { apply_mask_avx2(b, k) }));
             }
             if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY (of the call inside): AVX-512F is present, checked here.
+                // SAFETY: AVX-512F is present (checked just above), all the call requires.
                 paths.push(("avx512", |b, k| unsafe { apply_mask_avx512(b, k) }));
             }
         }

@@ -223,12 +223,7 @@ mod tests {
         )
     }
 
-    const DEFAULT: DeflateParams = DeflateParams {
-        server_no_context_takeover: false,
-        client_no_context_takeover: false,
-        server_max_window_bits: 15,
-        client_max_window_bits: 15,
-    };
+    use super::super::DEFAULT;
 
     #[test]
     fn rfc_7692_section_7_2_3_1_hello() {

@@ -344,6 +344,15 @@ fn window_bits(value: &str) -> Option<u8> {
     }
 }
 
+/// The parameters of a bare `permessage-deflate` (the tests' common case).
+#[cfg(test)]
+const DEFAULT: DeflateParams = DeflateParams {
+    server_no_context_takeover: false,
+    client_no_context_takeover: false,
+    server_max_window_bits: 15,
+    client_max_window_bits: 15,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,13 +370,6 @@ mod tests {
                 .collect(),
         }
     }
-
-    const DEFAULT: DeflateParams = DeflateParams {
-        server_no_context_takeover: false,
-        client_no_context_takeover: false,
-        server_max_window_bits: 15,
-        client_max_window_bits: 15,
-    };
 
     #[test]
     fn server_negotiation() {

@@ -144,6 +144,18 @@ pub(crate) fn accept_all(_: &crate::handshake::Request<'_>) -> Decision<()> {
     Ok((AcceptOptions::default(), ()))
 }
 
+/// Where to open a TCP connection for `request`: the host (IPv6 without brackets) and
+/// port. TLS is the caller's: a `wss` request is refused here.
+fn tcp_target(request: &crate::handshake::ClientRequest) -> Result<(&str, u16), Error> {
+    if request.is_secure() {
+        return Err(Error::Usage(UsageError::InvalidHandshakeInput(
+            "wss needs a TLS stream: connect it yourself and use client()",
+        )));
+    }
+    let host = request.host().trim_start_matches('[').trim_end_matches(']');
+    Ok((host, request.effective_port()))
+}
+
 /// Sets up a server connection for what the handshake agreed.
 #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
 fn server_connection(

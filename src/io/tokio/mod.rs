@@ -92,13 +92,7 @@ pub async fn connect_with(
     request: &ClientRequest,
     config: Config,
 ) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
-    if request.is_secure() {
-        return Err(Error::Usage(crate::UsageError::InvalidHandshakeInput(
-            "wss needs a TLS stream: connect it yourself and use client()",
-        )));
-    }
-    let host = request.host().trim_start_matches('[').trim_end_matches(']');
-    let stream = TcpStream::connect((host, request.effective_port())).await?;
+    let stream = TcpStream::connect(super::tcp_target(request)?).await?;
     stream.set_nodelay(true)?;
     client(stream, request, config).await
 }
