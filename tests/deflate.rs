@@ -52,13 +52,13 @@ fn rfc_7692_section_7_2_3_1_single_frame_hello() {
     // "A message compressed [...] the payload of a single unfragmented frame":
     // 0xc1 0x07 0xf2 0x48 0xcd 0xc9 0xc9 0x07 0x00
     let wire = [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
-    let mut client = client_with(DEFAULT, DeflateConfig::default().threshold(0));
+    let mut client = client_with(DEFAULT, DeflateConfig::default().threshold(0).level(6));
     assert_eq!(
         decode_all(&mut client, &wire),
         [("Text".to_string(), b"Hello".to_vec(), true)]
     );
     // A server sends exactly these bytes.
-    let mut server = server_with(DEFAULT, DeflateConfig::default().threshold(0));
+    let mut server = server_with(DEFAULT, DeflateConfig::default().threshold(0).level(6));
     let mut out = Vec::new();
     server.send_text("Hello", &mut out).unwrap();
     assert_eq!(out, wire);
@@ -81,7 +81,7 @@ fn rfc_7692_section_7_2_3_1_fragmented_hello() {
 #[test]
 fn rfc_7692_section_7_2_3_2_shared_window_on_the_wire() {
     // The second "Hello" with context takeover: 0xc1 0x05 0xf2 0x00 0x11 0x00 0x00.
-    let mut server = server_with(DEFAULT, DeflateConfig::default().threshold(0));
+    let mut server = server_with(DEFAULT, DeflateConfig::default().threshold(0).level(6));
     let mut out = Vec::new();
     server.send_text("Hello", &mut out).unwrap();
     out.clear();
@@ -92,7 +92,7 @@ fn rfc_7692_section_7_2_3_2_shared_window_on_the_wire() {
         server_no_context_takeover: true,
         ..DEFAULT
     };
-    let mut server = server_with(params, DeflateConfig::default().threshold(0));
+    let mut server = server_with(params, DeflateConfig::default().threshold(0).level(6));
     for _ in 0..2 {
         let mut out = Vec::new();
         server.send_text("Hello", &mut out).unwrap();
@@ -207,8 +207,8 @@ fn window_of_8_bits_is_honoured_by_sending_uncompressed() {
 
 #[test]
 fn decompression_bomb_fails_with_1009_within_the_limit() {
-    // 16 MiB of zeros compresses to ~16 KiB; the receiver allows 1 MiB.
-    let mut sender = client_with(DEFAULT, DeflateConfig::default());
+    // 16 MiB of zeros compresses to ~16 KiB at level 9; the receiver allows 1 MiB.
+    let mut sender = client_with(DEFAULT, DeflateConfig::default().level(9));
     let mut wire = Vec::new();
     sender.send_binary(&vec![0u8; 16 << 20], &mut wire).unwrap();
     assert!(wire.len() < 40_000, "{} bytes", wire.len());
@@ -284,7 +284,7 @@ fn rsv1_rules() {
 
 #[test]
 fn invalid_utf8_inside_compressed_text_fails_with_1007() {
-    let mut sender = client_with(DEFAULT, DeflateConfig::default().threshold(0));
+    let mut sender = client_with(DEFAULT, DeflateConfig::default().threshold(0).level(6));
     let mut wire = Vec::new();
     // Compress invalid UTF-8 as if it were text, by sending it as binary and flipping the
     // opcode to text (the compressed bytes are the same).

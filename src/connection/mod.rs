@@ -379,6 +379,16 @@ impl Connection {
         self.allowed_rsv = 0x40;
     }
 
+    /// Frees memory that only matters while messages flow — today the zlib state of a
+    /// permessage-deflate direction without context takeover, recreated on the next
+    /// message. Adapters call it when the transport has nothing to read.
+    pub fn release_idle(&mut self) {
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = &mut self.deflate {
+            codec.release_idle();
+        }
+    }
+
     /// Whether permessage-deflate is enabled.
     pub fn is_deflate_enabled(&self) -> bool {
         self.allowed_rsv & 0x40 != 0

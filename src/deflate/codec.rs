@@ -122,8 +122,13 @@ impl Codec {
         if out.ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
         }
+        // RFC 7692 §7.1.1: without context takeover, every message starts from an empty
+        // window. Resetting keeps the allocation for the next message; `release_idle`
+        // frees it when the connection goes quiet.
         if self.send_no_context_takeover {
-            self.compressor = None;
+            if let Some(c) = &mut self.compressor {
+                c.reset();
+            }
         }
     }
 
@@ -204,9 +209,23 @@ impl Codec {
 
     fn end_message(&mut self) {
         if self.recv_no_context_takeover || self.stream_ended {
-            self.decompressor = None;
+            if let Some(d) = &mut self.decompressor {
+                d.reset(false);
+            }
         }
         self.stream_ended = false;
+    }
+
+    /// Frees the state that no later message depends on — the zlib streams of a direction
+    /// without context takeover — while the connection waits for input.
+    pub(crate) fn release_idle(&mut self) {
+        if self.send_no_context_takeover {
+            self.compressor = None;
+        }
+        if self.recv_no_context_takeover {
+            self.decompressor = None;
+        }
+        self.scratch = Vec::new();
     }
 }
 
@@ -215,8 +234,9 @@ mod tests {
     use super::*;
     use alloc::vec;
 
+    /// Level 6, zlib's default, which produced the RFC's example bytes.
     fn codec_pair(params: DeflateParams) -> (Codec, Codec) {
-        let config = DeflateConfig::default().threshold(0);
+        let config = DeflateConfig::default().threshold(0).level(6);
         (
             Codec::new(&params, &config, false),
             Codec::new(&params, &config, true),
@@ -273,15 +293,14 @@ mod tests {
             let mut c = Vec::new();
             client.compress_message(b"Hello", &mut c);
             assert_eq!(c, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
-            assert!(
-                client.compressor.is_none(),
-                "state dropped after the message"
-            );
             let mut out = Vec::new();
             assert!(server.decompress(&c, true, &mut out, 100).is_ok());
             assert_eq!(out, b"Hello");
-            assert!(server.decompressor.is_none());
         }
+        // Idle: the state no later message depends on is freed.
+        client.release_idle();
+        server.release_idle();
+        assert!(client.compressor.is_none() && server.decompressor.is_none());
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
 /// What this endpoint wants from permessage-deflate.
 ///
 /// The defaults keep context takeover (best compression) with 15-bit windows, compress
-/// every outgoing message of at least 32 bytes at level 6, and accept compressed messages.
+/// every outgoing message of at least 32 bytes at level 1 (zlib-rs' fast strategy: about
+/// 5x the speed of level 6 on chat-like JSON, for a somewhat lower ratio), and accept
+/// compressed messages.
 ///
 /// ```
 /// use rfc6455::deflate::DeflateConfig;
@@ -55,7 +57,7 @@ pub struct DeflateConfig {
 impl Default for DeflateConfig {
     fn default() -> DeflateConfig {
         DeflateConfig {
-            level: 6,
+            level: 1,
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             server_max_window_bits: 15,
@@ -67,7 +69,7 @@ impl Default for DeflateConfig {
 }
 
 impl DeflateConfig {
-    /// The compression level, 0 (store) to 9 (best); default 6.
+    /// The compression level, 0 (store) to 9 (best); default 1.
     pub fn level(mut self, level: u32) -> DeflateConfig {
         self.level = level.min(9);
         self

@@ -248,6 +248,7 @@ impl Driver {
 
     /// Releases buffers while the connection waits for input.
     pub(crate) fn release_idle(&mut self) {
+        self.conn.release_idle();
         self.rbuf.release_if_empty();
         self.wbuf.release_if_empty();
         if self.inflated.is_empty() && self.inflated.capacity() != 0 {
