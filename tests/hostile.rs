@@ -1241,3 +1241,153 @@ fn a_connection_holds_no_heap_memory_of_its_own() {
     assert_eq!(out, unmasked(0x8A, b"ping"));
     eprintln!("receiving 7 frames (one ping) in 1000-byte reads, then transmitting: {usage:?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// permessage-deflate: a decompression bomb (RFC 7692 §8.2).
+
+/// Raw DEFLATE that inflates to `len` zero bytes (rounded up to a multiple of 258 plus one):
+/// one fixed-Huffman block of a literal 0 and then length-258, distance-1 matches (13 bits
+/// per 258 bytes, about 160:1), ended the way a sync flush ends once RFC 7692 §7.2.1 has
+/// removed its trailing 00 00 ff ff.
+#[cfg(feature = "deflate")]
+fn deflate_bomb(len: usize) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+    }
+    impl Bits {
+        fn put(&mut self, value: u64, bits: u32) {
+            self.acc |= value << self.n;
+            self.n += bits;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// A Huffman code, most significant bit first.
+        fn code(&mut self, code: u64, bits: u32) {
+            let reversed = (0..bits).fold(0, |r, i| r << 1 | (code >> i & 1));
+            self.put(reversed, bits);
+        }
+    }
+    let mut b = Bits {
+        out: Vec::new(),
+        acc: 0,
+        n: 0,
+    };
+    b.put(0, 1); // BFINAL = 0
+    b.put(1, 2); // BTYPE = 01, fixed Huffman codes
+    b.code(0x30, 8); // literal 0
+    for _ in 0..len.div_ceil(258) {
+        b.code(0b1100_0101, 8); // length code 285: 258 bytes
+        b.code(0, 5); // distance code 0: 1 byte back
+    }
+    b.code(0, 7); // end of block
+    b.put(0, 3); // the sync flush's empty stored block header (BFINAL = 0, BTYPE = 00)
+    if b.n > 0 {
+        b.put(0, 8 - b.n); // pad to a byte; LEN/NLEN (00 00 ff ff) are implied
+    }
+    b.out
+}
+
+/// Feeds a compressed message (RSV1 on its first frame) cut into `frame`-byte frames to a
+/// server with permessage-deflate and `config`; returns the events' total payload, the
+/// error, what was allocated, and the Close frame queued.
+#[cfg(feature = "deflate")]
+fn inflate_hostile(
+    config: Config,
+    compressed: &[u8],
+    frame: usize,
+) -> (usize, ProtocolError, Usage, Vec<u8>) {
+    use rfc6455::deflate::{DeflateConfig, DeflateParams};
+    let params = DeflateParams {
+        server_no_context_takeover: false,
+        client_no_context_takeover: false,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+    };
+    let mut conn = Connection::new(Role::Server, config);
+    conn.enable_deflate(&params, &DeflateConfig::default());
+    let pieces: Vec<&[u8]> = compressed.chunks(frame).collect();
+    let mut wire = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let first = if i == 0 { 0x42 } else { 0x00 }; // RSV1 + binary, then continuation
+        let fin = if i + 1 == pieces.len() { 0x80 } else { 0x00 };
+        wire.extend(masked(first | fin, piece));
+    }
+    let mut inflated = Vec::new();
+    let ((delivered, error), usage) = measure(|| {
+        let mut pos = 0;
+        let mut delivered = 0;
+        loop {
+            inflated.clear();
+            match conn.receive_into(&mut wire[pos..], &mut inflated) {
+                Ok(r) => {
+                    pos += r.consumed;
+                    match r.event {
+                        Some(Event::BinaryChunk { payload, .. } | Event::Binary(payload)) => {
+                            delivered += payload.len()
+                        }
+                        Some(other) => panic!("{other:?}"),
+                        None => panic!("the bomb was accepted"),
+                    }
+                }
+                Err(e) => return (delivered, e),
+            }
+        }
+    });
+    drop(inflated);
+    let close = failed_with(&mut conn, &error);
+    (delivered, error, usage, close)
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_bomb_fails_1009_while_inflating_with_memory_bounded_by_the_limit() {
+    // 64 MiB of zeros in 423 KB: one frame, default limits (1 MiB).
+    let bomb = deflate_bomb(64 << 20);
+    assert!(bomb.len() < 430_000, "{}", bomb.len());
+    let limit = DEFAULT_MAX_MESSAGE_SIZE;
+    let (delivered, error, usage, close) = inflate_hostile(Config::default(), &bomb, bomb.len());
+    assert_eq!(error, ProtocolError::MessageTooLarge { limit });
+    assert_eq!(close, server_close(1009, "message too large"));
+    assert!(delivered as u64 <= limit);
+    // The inflated data never exceeds the limit; the rest is zlib's state (a 32 KiB window).
+    assert!(usage.peak as u64 <= limit + 128 * 1024, "{usage:?}");
+    eprintln!("64 MiB bomb in one frame, 1 MiB limit: delivered {delivered}, {usage:?}");
+
+    // The same bomb in 4 KiB fragments, with a 64 KiB message limit.
+    let config = Config::default().max_message_size(64 * 1024);
+    let (delivered, error, usage, close) = inflate_hostile(config, &bomb, 4096);
+    assert_eq!(error, ProtocolError::MessageTooLarge { limit: 64 * 1024 });
+    assert_eq!(close, server_close(1009, "message too large"));
+    assert!(delivered <= 64 * 1024);
+    assert!(usage.peak <= 64 * 1024 + 128 * 1024, "{usage:?}");
+    eprintln!("64 MiB bomb in 4 KiB frames, 64 KiB limit: delivered {delivered}, {usage:?}");
+
+    // Just under the limit, the message is delivered whole.
+    let small = deflate_bomb(60 * 1024);
+    let config = Config::default().max_message_size(64 * 1024);
+    let mut conn = Connection::new(Role::Server, config);
+    conn.enable_deflate(
+        &rfc6455::deflate::DeflateParams {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        },
+        &rfc6455::deflate::DeflateConfig::default(),
+    );
+    let mut wire = masked(0xC2, &small);
+    let mut inflated = Vec::new();
+    let r = conn.receive_into(&mut wire, &mut inflated).unwrap();
+    match r.event {
+        Some(Event::Binary(data)) => {
+            assert_eq!(data.len(), 1 + 258 * (60 * 1024usize).div_ceil(258));
+            assert!(data.iter().all(|&b| b == 0));
+        }
+        other => panic!("{other:?}"),
+    }
+}
