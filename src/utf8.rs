@@ -141,6 +141,20 @@ pub fn transform_and_validate(
     Ok(unsafe { core::str::from_utf8_unchecked(bytes) })
 }
 
+/// Applies `transform` to `bytes` block by block and feeds each block to `validator` while
+/// it is still in cache: [`transform_and_validate`] for a piece of a longer text.
+pub fn transform_and_feed(
+    bytes: &mut [u8],
+    validator: &mut Utf8Validator,
+    mut transform: impl FnMut(&mut [u8], usize),
+) -> Result<(), Utf8Error> {
+    for (i, block) in bytes.chunks_mut(BLOCK).enumerate() {
+        transform(block, i * BLOCK);
+        validator.feed(block)?;
+    }
+    Ok(())
+}
+
 /// Turns bytes into a `String`, validating them at SIMD speed (std's `String::from_utf8`
 /// validates again, several times slower).
 pub fn into_string(bytes: Vec<u8>) -> Result<String, Vec<u8>> {

@@ -431,3 +431,57 @@ fn data_after_close_is_discarded() {
     assert_eq!(out, [0x88, 0x02, 0x03, 0xE8]);
     assert_eq!(conn.state(), State::Closed);
 }
+
+#[test]
+fn large_text_pieces_are_validated_block_by_block() {
+    // A 100 kB text message arriving in 40 kB reads: each read's piece is unmasked and
+    // validated in blocks; a valid message passes, an invalid byte fails on its read.
+    let text: Vec<u8> = "κόσμε abc ".repeat(8000).into_bytes();
+    for bad_at in [None, Some(70_001)] {
+        let mut payload = text.clone();
+        if let Some(i) = bad_at {
+            payload[i] = 0xFF;
+        }
+        let mut conn = Connection::new(Role::Server, Config::default());
+        let wire = masked(0x81, &payload);
+        let mut buf = Vec::new();
+        let mut delivered = Vec::new();
+        let mut failed_at_read = None;
+        for (read, piece) in wire.chunks(40_000).enumerate() {
+            buf.extend_from_slice(piece);
+            let mut pos = 0;
+            loop {
+                match conn.receive(&mut buf[pos..]) {
+                    Ok(r) => {
+                        pos += r.consumed;
+                        match r.event {
+                            Some(Event::TextChunk { payload, .. }) => {
+                                delivered.extend_from_slice(payload)
+                            }
+                            Some(Event::Text(t)) => delivered.extend_from_slice(t.as_bytes()),
+                            Some(other) => panic!("unexpected {other:?}"),
+                            None => break,
+                        }
+                    }
+                    Err(e) => {
+                        assert_eq!(e, ProtocolError::InvalidUtf8);
+                        failed_at_read = Some(read);
+                        break;
+                    }
+                }
+            }
+            if failed_at_read.is_some() {
+                break;
+            }
+            buf.drain(..pos);
+        }
+        match bad_at {
+            None => {
+                assert_eq!(failed_at_read, None);
+                assert_eq!(delivered, text);
+            }
+            // Byte 70,001 of the payload (+ 8 header bytes) arrives in the second read.
+            Some(_) => assert_eq!(failed_at_read, Some(1)),
+        }
+    }
+}

@@ -228,6 +228,30 @@ impl Connection {
                 Err(_) => Err(self.fail(ProtocolError::InvalidUtf8)),
             };
         }
+        let is_text = self.rx.message == Some(MessageKind::Text);
+        // A large piece of a text message: unmask and validate block by block, in cache.
+        if is_text && !whole && !self.rx.compressed && n > 16 * 1024 {
+            let utf8 = &mut self.rx.utf8;
+            let valid = utf8::transform_and_feed(payload, utf8, |block, at| {
+                if let Some(key) = mask {
+                    apply_mask(block, key, offset + at);
+                }
+            })
+            .is_ok()
+                && (!fin || utf8.finish().is_ok());
+            if !valid {
+                return Err(self.fail(ProtocolError::InvalidUtf8));
+            }
+            if fin {
+                self.end_message();
+            } else {
+                self.rx.delivered = true;
+            }
+            return Ok(Received {
+                consumed: end,
+                event: Some(Event::TextChunk { payload, fin }),
+            });
+        }
         if let Some(key) = mask {
             apply_mask(payload, key, offset);
         }
