@@ -81,6 +81,7 @@ extern crate std;
 mod close;
 mod config;
 mod connection;
+mod copy;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 mod error;

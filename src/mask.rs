@@ -8,6 +8,8 @@
 //! A payload may arrive in pieces, so every function takes `offset`: the index, within the
 //! frame's payload, of the first byte of `buf`. Only `offset % 4` matters.
 
+use core::mem::MaybeUninit;
+
 /// XORs `buf` with `key`, as if `buf` started at byte `offset` of the payload.
 ///
 /// Uses the widest vector unit available: AVX2 when the CPU has it (detected at run time
@@ -47,17 +49,76 @@ pub fn apply_mask_reference(buf: &mut [u8], key: [u8; 4], offset: usize) {
 
 /// Appends `src` masked with `key` (starting at payload offset 0) to `dst`.
 ///
-/// This is the client's send path. It copies and masks 4 KiB at a time, so each piece is
-/// masked while it is still in the L1 cache: one trip through memory, not two.
+/// This is the client's send path: one pass that reads `src` and writes masked bytes into
+/// `dst`'s spare capacity (no copy followed by a second pass to mask).
 #[inline]
 pub fn extend_masked(dst: &mut alloc::vec::Vec<u8>, src: &[u8], key: [u8; 4]) {
     dst.reserve(src.len());
-    // 4096 is a multiple of 4: every piece starts at key offset 0.
-    for piece in src.chunks(4096) {
-        let start = dst.len();
-        dst.extend_from_slice(piece);
-        apply_mask(&mut dst[start..], key, 0);
+    let start = dst.len();
+    let spare = &mut dst.spare_capacity_mut()[..src.len()];
+    mask_into(spare, src, key);
+    // SAFETY: `mask_into` wrote every one of the `src.len()` elements of `spare`, which
+    // `reserve` made available: the first `start + src.len()` elements are initialized.
+    unsafe { dst.set_len(start + src.len()) };
+}
+
+/// Writes `src[i] ^ key[i % 4]` into `dst[i]` for every `i` (the lengths are equal).
+#[inline]
+fn mask_into(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
+    debug_assert_eq!(dst.len(), src.len());
+    if src.len() >= 64 {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (checked just above), the only
+                // requirement of a `#[target_feature(enable = "avx512f")]` function.
+                unsafe { mask_into_avx512(dst, src, key) };
+                return;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: as above, for AVX2.
+                unsafe { mask_into_avx2(dst, src, key) };
+                return;
+            }
+        }
     }
+    mask_into_words(dst, src, key);
+}
+
+/// 64 bytes per iteration, like [`apply_mask_words`], then byte by byte.
+#[inline(always)]
+fn mask_into_words(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
+    let wide: [u8; 64] = broadcast(u32::from_ne_bytes(key));
+    let mut d = dst.chunks_exact_mut(64);
+    let mut s = src.chunks_exact(64);
+    for (d, s) in (&mut d).zip(&mut s) {
+        for ((d, s), k) in d.iter_mut().zip(s).zip(wide.iter()) {
+            *d = MaybeUninit::new(*s ^ *k);
+        }
+    }
+    // Every block above is a multiple of 4 bytes long, so the key is still in phase.
+    for ((d, s), k) in d
+        .into_remainder()
+        .iter_mut()
+        .zip(s.remainder())
+        .zip(key.iter().cycle())
+    {
+        *d = MaybeUninit::new(*s ^ *k);
+    }
+}
+
+/// [`mask_into_words`] with 256-bit vectors.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+fn mask_into_avx2(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
+    mask_into_words(dst, src, key);
+}
+
+/// [`mask_into_words`] with 512-bit vectors.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+fn mask_into_avx512(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
+    mask_into_words(dst, src, key);
 }
 
 /// The key rotated so that its first byte applies to payload byte `offset`.
@@ -198,9 +259,48 @@ mod tests {
     }
 
     #[test]
+    fn every_mask_into_path_matches_reference() {
+        let key = [0xA5, 0x5A, 0x0F, 0xF0];
+        let data = pattern(5010);
+        type Path = fn(&mut [MaybeUninit<u8>], &[u8], [u8; 4]);
+        let mut paths: alloc::vec::Vec<(&str, Path)> =
+            alloc::vec![("words", mask_into_words), ("dispatch", mask_into)];
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is present (checked just above), all the call requires.
+                paths.push(("avx2", |d, s, k| unsafe { mask_into_avx2(d, s, k) }));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: AVX-512F is present (checked just above), all the call requires.
+                paths.push(("avx512", |d, s, k| unsafe { mask_into_avx512(d, s, k) }));
+            }
+        }
+        for (name, path) in paths {
+            for len in [0, 3, 4, 63, 64, 65, 127, 128, 1000, 4999] {
+                for align in 0..4 {
+                    let src = &data[align..align + len];
+                    let mut out = alloc::vec![MaybeUninit::new(0xEEu8); len];
+                    path(&mut out, src, key);
+                    let fast: alloc::vec::Vec<u8> = out.iter().map(|b| init_byte(*b)).collect();
+                    let mut reference = src.to_vec();
+                    apply_mask_reference(&mut reference, key, 0);
+                    assert_eq!(fast, reference, "{name} len {len} align {align}");
+                }
+            }
+        }
+    }
+
+    /// Reads a byte the test initialized with 0xEE before the path overwrote it.
+    fn init_byte(b: MaybeUninit<u8>) -> u8 {
+        // SAFETY: every element was created with `MaybeUninit::new`.
+        unsafe { b.assume_init() }
+    }
+
+    #[test]
     fn extend_masked_matches_reference() {
         let key = [9, 8, 7, 6];
-        for len in [0, 1, 5, 40, 1000, 4096, 4097, 10_001] {
+        for len in [0, 1, 5, 40, 63, 64, 65, 1000, 4096, 4097, 10_001] {
             let data = pattern(len);
             let mut out = alloc::vec![0xAA];
             extend_masked(&mut out, &data, key);

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use crate::close::CloseCode;
 use crate::connection::{Event, MessageKind};
+use crate::copy;
 use crate::utf8;
 
 /// A whole message, owned.
@@ -57,8 +58,8 @@ impl Message {
     /// a chunk.
     pub fn from_event(event: &Event<'_>) -> Option<Message> {
         Some(match *event {
-            Event::Text(text) => Message::Text(text.into()),
-            Event::Binary(data) => Message::Binary(data.into()),
+            Event::Text(text) => Message::Text(copy::to_string(text)),
+            Event::Binary(data) => Message::Binary(copy::to_vec(data)),
             Event::Ping(data) => Message::Ping(data.into()),
             Event::Pong(data) => Message::Pong(data.into()),
             Event::Close { code, reason } => Message::Close {
@@ -99,7 +100,7 @@ impl MessageAssembler {
             whole => return Message::from_event(&whole),
         };
         self.kind = Some(kind);
-        self.buf.extend_from_slice(payload);
+        copy::extend(&mut self.buf, payload);
         if !fin {
             return None;
         }

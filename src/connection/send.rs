@@ -114,7 +114,7 @@ impl Connection {
         out.extend_from_slice(header.as_bytes());
         match header.mask {
             Some(key) => extend_masked(out, payload, key),
-            None => out.extend_from_slice(payload),
+            None => crate::copy::extend(out, payload),
         }
     }
 
@@ -146,7 +146,7 @@ impl Connection {
         out.extend_from_slice(header.as_bytes());
         match header.mask {
             Some(key) => extend_masked(out, payload, key),
-            None => out.extend_from_slice(payload),
+            None => crate::copy::extend(out, payload),
         }
         Ok(())
     }
@@ -273,7 +273,7 @@ impl Connection {
         out.extend_from_slice(header.as_bytes());
         match header.mask {
             Some(key) => extend_masked(out, payload, key),
-            None => out.extend_from_slice(payload),
+            None => crate::copy::extend(out, payload),
         }
     }
 
