@@ -40,6 +40,31 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     apply_mask_words(buf, key);
 }
 
+/// [`apply_mask`], also reporting whether every unmasked byte is ASCII (below 0x80): text
+/// that is all ASCII is valid UTF-8, so a text frame's payload can be unmasked and
+/// validated in one pass.
+#[inline]
+pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
+    let key = rotate(key, offset);
+    if buf.len() < 64 {
+        apply_mask_short(buf, key);
+        return buf.is_ascii();
+    }
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above), the only requirement
+            // of a `#[target_feature(enable = "avx512f")]` function.
+            return unsafe { apply_mask_ascii_avx512(buf, key) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above, for AVX2.
+            return unsafe { apply_mask_ascii_avx2(buf, key) };
+        }
+    }
+    apply_mask_ascii_words(buf, key)
+}
+
 /// The byte-wise reference: the definition from §5.3, one byte at a time.
 pub fn apply_mask_reference(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, byte) in buf.iter_mut().enumerate() {
@@ -160,6 +185,38 @@ fn apply_mask_words(buf: &mut [u8], key: [u8; 4]) {
     apply_mask_short(chunks.into_remainder(), key);
 }
 
+/// [`apply_mask_words`] that also ORs every unmasked byte into a 64-byte accumulator, whose
+/// high bits say at the end whether any byte was not ASCII.
+#[inline(always)]
+fn apply_mask_ascii_words(buf: &mut [u8], key: [u8; 4]) -> bool {
+    let wide: [u8; 64] = broadcast(u32::from_ne_bytes(key));
+    let mut seen = [0u8; 64];
+    let mut chunks = buf.chunks_exact_mut(64);
+    for chunk in &mut chunks {
+        for ((b, k), s) in chunk.iter_mut().zip(wide.iter()).zip(seen.iter_mut()) {
+            *b ^= *k;
+            *s |= *b;
+        }
+    }
+    let rest = chunks.into_remainder();
+    apply_mask_short(rest, key);
+    seen.iter().fold(0, |a, b| a | b) < 0x80 && rest.is_ascii()
+}
+
+/// [`apply_mask_ascii_words`] with 256-bit vectors.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+fn apply_mask_ascii_avx2(buf: &mut [u8], key: [u8; 4]) -> bool {
+    apply_mask_ascii_words(buf, key)
+}
+
+/// [`apply_mask_ascii_words`] with 512-bit vectors.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+fn apply_mask_ascii_avx512(buf: &mut [u8], key: [u8; 4]) -> bool {
+    apply_mask_ascii_words(buf, key)
+}
+
 /// `[k, k, ..., k]` (16 times) as bytes, in native order like `key`.
 #[inline(always)]
 fn broadcast(k: u32) -> [u8; 64] {
@@ -241,6 +298,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ascii_variant_masks_like_reference_and_finds_every_non_ascii_byte() {
+        let key = [0x37, 0xFA, 0x21, 0x3D];
+        type Path = fn(&mut [u8], [u8; 4]) -> bool;
+        let mut paths: alloc::vec::Vec<(&str, Path)> = alloc::vec![
+            ("words", apply_mask_ascii_words),
+            ("dispatch", |b, k| { apply_mask_ascii(b, k, 0) })
+        ];
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is present (checked just above), all the call requires.
+                paths.push(("avx2", |b, k| unsafe { apply_mask_ascii_avx2(b, k) }));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: AVX-512F is present (checked just above), all the call requires.
+                paths.push(("avx512", |b, k| unsafe { apply_mask_ascii_avx512(b, k) }));
+            }
+        }
+        let ascii: Vec<u8> = (0..700).map(|i| (i % 128) as u8).collect();
+        for (name, path) in paths {
+            for len in [0, 1, 3, 63, 64, 65, 127, 128, 129, 700] {
+                // All ASCII, then one byte >= 0x80 at every position (first, last, middle,
+                // in the vector part and in the tail).
+                for bad in core::iter::once(None).chain((0..len).map(Some)) {
+                    let mut plain = ascii[..len].to_vec();
+                    if let Some(i) = bad {
+                        plain[i] = 0x80 | (i as u8);
+                    }
+                    let mut masked = plain.clone();
+                    apply_mask_reference(&mut masked, key, 0);
+                    let is_ascii = path(&mut masked, key);
+                    assert_eq!(masked, plain, "{name} len {len} bad {bad:?}");
+                    assert_eq!(is_ascii, bad.is_none(), "{name} len {len} bad {bad:?}");
+                }
+            }
+        }
+        // The offset is honoured like apply_mask's.
+        let mut masked = ascii[..100].to_vec();
+        apply_mask_reference(&mut masked, key, 3);
+        assert!(apply_mask_ascii(&mut masked, key, 3));
+        assert_eq!(masked, &ascii[..100]);
     }
 
     #[test]

@@ -124,16 +124,15 @@ const BLOCK: usize = 16 * 1024;
 
 /// Applies `transform` (e.g. unmasking) to `bytes` block by block, validating each block
 /// as UTF-8 while it is still in cache, and returns the whole as a `&str`. `transform`
-/// gets each block and its offset within `bytes`.
+/// gets each block and its offset within `bytes`, and returns `true` only if it found the
+/// block to be all ASCII (as [`apply_mask_ascii`](crate::mask::apply_mask_ascii) does),
+/// which spares the validator that block; `false` means "not known".
 pub fn transform_and_validate(
     bytes: &mut [u8],
-    mut transform: impl FnMut(&mut [u8], usize),
+    transform: impl FnMut(&mut [u8], usize) -> bool,
 ) -> Result<&str, Utf8Error> {
     let mut validator = Utf8Validator::new();
-    for (i, block) in bytes.chunks_mut(BLOCK).enumerate() {
-        transform(block, i * BLOCK);
-        validator.feed(block)?;
-    }
+    transform_and_feed(bytes, &mut validator, transform)?;
     validator.finish()?;
     // SAFETY: the validator accepted every byte of `bytes`, in order, and `finish` found
     // no unfinished code point, so `bytes` is valid UTF-8 (as `transform_and_validate_
@@ -146,11 +145,16 @@ pub fn transform_and_validate(
 pub fn transform_and_feed(
     bytes: &mut [u8],
     validator: &mut Utf8Validator,
-    mut transform: impl FnMut(&mut [u8], usize),
+    mut transform: impl FnMut(&mut [u8], usize) -> bool,
 ) -> Result<(), Utf8Error> {
     for (i, block) in bytes.chunks_mut(BLOCK).enumerate() {
-        transform(block, i * BLOCK);
-        validator.feed(block)?;
+        let ascii = transform(block, i * BLOCK);
+        // An all-ASCII block is valid UTF-8 on its own and ends on a code point boundary;
+        // it only needs the validator when a code point from the block before is unfinished
+        // (then it is invalid, and `feed` says so).
+        if !(ascii && validator.is_complete()) {
+            validator.feed(block)?;
+        }
     }
     Ok(())
 }
@@ -252,8 +256,13 @@ mod tests {
             let got = transform_and_validate(&mut piece, |block, offset| {
                 assert_eq!(offset, seen);
                 seen += block.len();
+                false
             });
             assert_eq!(got.is_ok(), expected, "cut {cut}");
+            // Blocks reported as ASCII (truthfully) skip the validator: same verdict.
+            let mut piece = text[..cut].to_vec();
+            let got = transform_and_validate(&mut piece, |block, _| block.is_ascii());
+            assert_eq!(got.is_ok(), expected, "cut {cut}, ASCII shortcut");
         }
         // The transform's output is what gets validated.
         let mut masked = b"hello".to_vec();
@@ -264,8 +273,39 @@ mod tests {
             for b in block {
                 *b ^= 0x80;
             }
+            false
         });
         assert_eq!(got, Ok("hello"));
+    }
+
+    #[test]
+    fn an_ascii_block_after_an_unfinished_code_point_is_still_checked() {
+        // Block 1 ends with the first byte of '€' (E2 82 AC); block 2 is all ASCII, so
+        // the code point never finishes: invalid, even though block 2 alone is fine.
+        let mut text = alloc::vec![b'a'; BLOCK - 1];
+        text.push(0xE2);
+        text.extend(alloc::vec![b'b'; BLOCK]);
+        let mut copy = text.clone();
+        let got = transform_and_validate(&mut copy, |block, _| block.is_ascii());
+        assert_eq!(got, Err(Utf8Error));
+        // With the code point finished at the start of block 2, it is valid.
+        text[BLOCK] = 0x82;
+        text[BLOCK + 1] = 0xAC;
+        let got = transform_and_validate(&mut text, |block, _| block.is_ascii());
+        assert!(got.is_ok());
+        // And the piece-wise variant agrees, keeping the validator across calls.
+        let mut v = Utf8Validator::new();
+        let mut first = alloc::vec![b'a'; 10];
+        first.push(0xF0);
+        assert_eq!(
+            transform_and_feed(&mut first, &mut v, |b, _| b.is_ascii()),
+            Ok(())
+        );
+        let mut second = b"plain ascii".to_vec();
+        assert_eq!(
+            transform_and_feed(&mut second, &mut v, |b, _| b.is_ascii()),
+            Err(Utf8Error)
+        );
     }
 
     #[test]

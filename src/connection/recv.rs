@@ -7,8 +7,12 @@ use super::{Connection, ControlPayload, Event, MAX_QUEUED_PONGS, MessageKind, Re
 use crate::close::CloseCode;
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode, Status};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, apply_mask_ascii};
 use crate::utf8;
+
+/// Text payloads from this size on are unmasked and validated in one pass, block by block;
+/// shorter ones are unmasked, then validated (`utf8::validate` has a short-ASCII fast path).
+const TEXT_BLOCKWISE_MIN: usize = 64;
 
 impl Connection {
     /// Processes bytes from the peer, unmasking them in place.
@@ -206,16 +210,16 @@ impl Connection {
         let mask = self.rx.mask;
         let offset = self.rx.mask_offset as usize;
         self.rx.mask_offset = ((offset + n) % 4) as u8;
-        // A large whole text message: unmask and validate block by block, in cache.
+        // A whole text message: unmask and validate block by block, in cache. Unmasking
+        // also finds out whether a block is all ASCII, which then needs no validation.
         if whole
             && !self.rx.compressed
             && self.rx.message == Some(MessageKind::Text)
-            && n > 16 * 1024
+            && n >= TEXT_BLOCKWISE_MIN
         {
-            let unmasked = utf8::transform_and_validate(payload, |block, at| {
-                if let Some(key) = mask {
-                    apply_mask(block, key, offset + at);
-                }
+            let unmasked = utf8::transform_and_validate(payload, |block, at| match mask {
+                Some(key) => apply_mask_ascii(block, key, offset + at),
+                None => false,
             });
             return match unmasked {
                 Ok(text) => {
@@ -229,13 +233,12 @@ impl Connection {
             };
         }
         let is_text = self.rx.message == Some(MessageKind::Text);
-        // A large piece of a text message: unmask and validate block by block, in cache.
-        if is_text && !whole && !self.rx.compressed && n > 16 * 1024 {
+        // A piece of a text message: the same, carrying the validator across pieces.
+        if is_text && !whole && !self.rx.compressed && n >= TEXT_BLOCKWISE_MIN {
             let utf8 = &mut self.rx.utf8;
-            let valid = utf8::transform_and_feed(payload, utf8, |block, at| {
-                if let Some(key) = mask {
-                    apply_mask(block, key, offset + at);
-                }
+            let valid = utf8::transform_and_feed(payload, utf8, |block, at| match mask {
+                Some(key) => apply_mask_ascii(block, key, offset + at),
+                None => false,
             })
             .is_ok()
                 && (!fin || utf8.finish().is_ok());
