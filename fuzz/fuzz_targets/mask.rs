@@ -1,9 +1,10 @@
 //! Differential: `apply_mask` (word-wise / AVX2) vs `apply_mask_reference` at fuzzer-chosen
-//! keys, payload offsets, buffer alignments and split points; `extend_masked` too.
+//! keys, payload offsets, buffer alignments and split points; `extend_masked` and
+//! `apply_mask_ascii` (whose verdict must equal `is_ascii` of the unmasked bytes) too.
 //! Input: `[key; 4] [offset] [align] [split] [data...]`.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rfc6455::mask::{apply_mask, apply_mask_reference, extend_masked};
+use rfc6455::mask::{apply_mask, apply_mask_ascii, apply_mask_reference, extend_masked};
 
 fuzz_target!(|input: &[u8]| {
     let Some((&[k0, k1, k2, k3, offset, align, split], data)) = input.split_first_chunk::<7>()
@@ -40,4 +41,9 @@ fuzz_target!(|input: &[u8]| {
     apply_mask_reference(&mut expected, key, 0);
     assert_eq!(&out[..3], &[1, 2, 3]);
     assert_eq!(&out[3..], &expected[..]);
+
+    let mut masked = data.to_vec();
+    let ascii = apply_mask_ascii(&mut masked, key, offset);
+    assert_eq!(masked, reference);
+    assert_eq!(ascii, reference.is_ascii());
 });
