@@ -10,6 +10,32 @@
 
 use core::mem::MaybeUninit;
 
+/// Calls the AVX-512F or the AVX2 build of a portable loop when the CPU has that unit
+/// (detected at run time with the `std` feature), otherwise the portable loop itself:
+/// `widest!(portable, avx2, avx512; args)` evaluates to the call's result.
+macro_rules! widest {
+    ($portable:ident, $avx2:ident, $avx512:ident; $($arg:expr),*) => {{
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (checked just above), the only
+                // requirement of a `#[target_feature(enable = "avx512f")]` function.
+                unsafe { $avx512($($arg),*) }
+            } else if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above), the only requirement
+                // of a `#[target_feature(enable = "avx2")]` function.
+                unsafe { $avx2($($arg),*) }
+            } else {
+                $portable($($arg),*)
+            }
+        }
+        #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+        {
+            $portable($($arg),*)
+        }
+    }};
+}
+
 /// XORs `buf` with `key`, as if `buf` started at byte `offset` of the payload.
 ///
 /// Uses the widest vector unit available: AVX2 when the CPU has it (detected at run time
@@ -22,22 +48,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         apply_mask_short(buf, key);
         return;
     }
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above), the only requirement
-            // of a `#[target_feature(enable = "avx512f")]` function.
-            unsafe { apply_mask_avx512(buf, key) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of a
-            // `#[target_feature(enable = "avx2")]` function.
-            unsafe { apply_mask_avx2(buf, key) };
-            return;
-        }
-    }
-    apply_mask_words(buf, key);
+    widest!(apply_mask_words, apply_mask_avx2, apply_mask_avx512; buf, key)
 }
 
 /// [`apply_mask`], also reporting whether every unmasked byte is ASCII (below 0x80): text
@@ -50,19 +61,7 @@ pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
         apply_mask_short(buf, key);
         return buf.is_ascii();
     }
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above), the only requirement
-            // of a `#[target_feature(enable = "avx512f")]` function.
-            return unsafe { apply_mask_ascii_avx512(buf, key) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above, for AVX2.
-            return unsafe { apply_mask_ascii_avx2(buf, key) };
-        }
-    }
-    apply_mask_ascii_words(buf, key)
+    widest!(apply_mask_ascii_words, apply_mask_ascii_avx2, apply_mask_ascii_avx512; buf, key)
 }
 
 /// The byte-wise reference: the definition from §5.3, one byte at a time.
@@ -91,23 +90,10 @@ pub fn extend_masked(dst: &mut alloc::vec::Vec<u8>, src: &[u8], key: [u8; 4]) {
 #[inline]
 fn mask_into(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
     debug_assert_eq!(dst.len(), src.len());
-    if src.len() >= 64 {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F (checked just above), the only
-                // requirement of a `#[target_feature(enable = "avx512f")]` function.
-                unsafe { mask_into_avx512(dst, src, key) };
-                return;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: as above, for AVX2.
-                unsafe { mask_into_avx2(dst, src, key) };
-                return;
-            }
-        }
+    if src.len() < 64 {
+        return mask_into_words(dst, src, key);
     }
-    mask_into_words(dst, src, key);
+    widest!(mask_into_words, mask_into_avx2, mask_into_avx512; dst, src, key)
 }
 
 /// 64 bytes per iteration, like [`apply_mask_words`], then byte by byte.
