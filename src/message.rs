@@ -117,13 +117,12 @@ impl MessageAssembler {
         })
     }
 
-    /// Reserves room for `additional` more bytes of the message in progress (e.g. the rest
-    /// of a large frame, from [`Connection::pending_payload`](crate::Connection::pending_payload)),
-    /// so that it is not grown step by step.
+    /// Reserves room for `additional` more bytes of the message in progress, or of the next
+    /// one (e.g. a chunk and the rest of its large frame, from
+    /// [`Connection::pending_payload`](crate::Connection::pending_payload)), so that the
+    /// buffer is not grown — and copied — step by step.
     pub fn reserve(&mut self, additional: usize) {
-        if self.kind.is_some() {
-            self.buf.reserve(additional);
-        }
+        self.buf.reserve(additional);
     }
 
     /// The kind of the message being assembled, if one is in progress.

@@ -97,17 +97,25 @@ impl Driver {
                         self.rbuf.consume(consumed);
                         return Step::NeedInput;
                     };
+                    // The rest of a large frame is on its way: make room for all of it
+                    // before the first piece is copied, so the buffer never grows (and
+                    // copies) on the way. Bounded by the frame limit, which the connection
+                    // enforced at the header.
+                    let pending = self.conn.pending_payload();
+                    if pending > 0 {
+                        let piece = match &event {
+                            Event::TextChunk { payload, .. }
+                            | Event::BinaryChunk { payload, .. } => payload.len(),
+                            _ => 0,
+                        };
+                        self.assembler
+                            .reserve(piece + pending.min(RESERVE_MAX) as usize);
+                    }
                     let message = self.assembler.push(event);
                     self.rbuf.consume(consumed);
                     self.inflated.clear();
                     if let Some(message) = message {
                         return Step::Message(message);
-                    }
-                    // The rest of a large frame is on its way: make room once. Bounded by
-                    // the frame limit, which the connection enforced at the header.
-                    let pending = self.conn.pending_payload();
-                    if pending > 0 {
-                        self.assembler.reserve(pending.min(RESERVE_MAX) as usize);
                     }
                 }
                 Err(e) => {
