@@ -78,7 +78,9 @@ impl Message {
 /// connection's limits bound the buffer: a chunk never brings it past `max_message_size`.
 #[derive(Debug, Default)]
 pub struct MessageAssembler {
+    /// The message so far (`..used`), then zeroes that direct reads may fill.
     buf: Vec<u8>,
+    used: usize,
     kind: Option<MessageKind>,
 }
 
@@ -87,6 +89,7 @@ impl MessageAssembler {
     pub const fn new() -> MessageAssembler {
         MessageAssembler {
             buf: Vec::new(),
+            used: 0,
             kind: None,
         }
     }
@@ -100,11 +103,42 @@ impl MessageAssembler {
             whole => return Message::from_event(&whole),
         };
         self.kind = Some(kind);
+        self.buf.truncate(self.used);
         copy::extend(&mut self.buf, payload);
+        self.used = self.buf.len();
+        self.finish(kind, fin)
+    }
+
+    /// Room for `want` more bytes of the message in progress, for a transport to read
+    /// into directly ([`commit`](MessageAssembler::commit) then takes them). The room is
+    /// zero-filled once and kept across calls.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn spare(&mut self, want: usize) -> &mut [u8] {
+        let end = self.used + want;
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        &mut self.buf[self.used..end]
+    }
+
+    /// Takes the first `n` bytes of [`spare`](MessageAssembler::spare) into the message in
+    /// progress, which they end if `fin`. The caller has passed them through the connection
+    /// (unmasked and, for text, validated in place).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn commit(&mut self, n: usize, fin: bool) -> Option<Message> {
+        let kind = self.kind?;
+        debug_assert!(self.used + n <= self.buf.len());
+        self.used += n;
+        self.finish(kind, fin)
+    }
+
+    fn finish(&mut self, kind: MessageKind, fin: bool) -> Option<Message> {
         if !fin {
             return None;
         }
         self.kind = None;
+        self.buf.truncate(self.used);
+        self.used = 0;
         let bytes = core::mem::take(&mut self.buf);
         Some(match kind {
             // Text from a `Connection` is already validated; events made up by hand that are
@@ -122,7 +156,8 @@ impl MessageAssembler {
     /// [`Connection::pending_payload`](crate::Connection::pending_payload)), so that the
     /// buffer is not grown — and copied — step by step.
     pub fn reserve(&mut self, additional: usize) {
-        self.buf.reserve(additional);
+        let want = (self.used + additional).saturating_sub(self.buf.len());
+        self.buf.reserve(want);
     }
 
     /// The kind of the message being assembled, if one is in progress.
@@ -132,6 +167,6 @@ impl MessageAssembler {
 
     /// Bytes of the unfinished message collected so far.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.used
     }
 }

@@ -642,3 +642,110 @@ async fn blocking_streaming_read_of_a_large_message() {
     .unwrap();
     server.await.unwrap();
 }
+
+/// A masked client frame, built by hand (independently of the crate's encoder).
+fn raw_client_frame(fin: bool, opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+    let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=65535 => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+/// Large frames arriving in slices take the tokio adapter's direct path (the rest of a
+/// frame is read straight into the message): every byte must come out unmasked and in
+/// order, text must be validated across slice boundaries, a ping between fragments must
+/// be answered, and a `recv` cancelled mid-frame must lose nothing.
+#[tokio::test]
+async fn tokio_large_frames_in_slices_are_exact_and_validated() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (server_io, mut client_io) = tokio::io::duplex(1 << 20);
+    let mut socket = ws::WebSocket::from_parts(
+        server_io,
+        rfc6455::Connection::new(
+            rfc6455::Role::Server,
+            big_limits().close_timeout(Some(Duration::from_millis(100))),
+        ),
+        &[],
+    );
+    let binary: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    // 'é' (2 bytes) and '€' (3 bytes) repeated: slices of 7,001 bytes cut code points.
+    let text = "é€abc".repeat(8000);
+    let (part1, part2) = (&binary[..30_000], &binary[30_000..]);
+    let mut wire = Vec::new();
+    wire.extend(raw_client_frame(true, 0x2, &binary, [1, 2, 3, 4]));
+    wire.extend(raw_client_frame(true, 0x1, text.as_bytes(), [9, 8, 7, 6]));
+    wire.extend(raw_client_frame(false, 0x2, part1, [5, 5, 5, 5]));
+    wire.extend(raw_client_frame(true, 0x9, b"hi", [1, 1, 1, 1]));
+    wire.extend(raw_client_frame(true, 0x0, part2, [7, 0, 7, 0]));
+    let writer = tokio::spawn(async move {
+        for slice in wire.chunks(7_001) {
+            client_io.write_all(slice).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        client_io
+    });
+
+    let mut received = Vec::new();
+    let mut cancelled = 0;
+    while received.len() < 4 {
+        tokio::select! {
+            message = socket.recv() => received.push(message.unwrap().unwrap()),
+            _ = tokio::time::sleep(Duration::from_micros(300)) => cancelled += 1,
+        }
+    }
+    assert!(
+        cancelled > 0,
+        "no recv was cancelled; the test proved less than it says"
+    );
+    assert!(
+        received[0] == Message::Binary(binary.clone()),
+        "binary differs"
+    );
+    assert!(received[1] == Message::Text(text), "text differs");
+    // The ping is reported between the fragments' message and the rest, in wire order.
+    assert_eq!(received[2], Message::Ping(b"hi".to_vec()));
+    assert!(
+        received[3] == Message::Binary(binary),
+        "fragmented binary differs"
+    );
+
+    // The pong went out: an unmasked server frame 8A 02 "hi".
+    let mut client_io = writer.await.unwrap();
+    let mut pong = [0u8; 4];
+    client_io.read_exact(&mut pong).await.unwrap();
+    assert_eq!(pong, [0x8A, 0x02, b'h', b'i']);
+
+    // Invalid UTF-8 deep inside a large text frame, in a part read directly: 1007.
+    let mut bad = "a".repeat(50_000).into_bytes();
+    bad[40_000] = 0xFF;
+    let wire = raw_client_frame(true, 0x1, &bad, [3, 1, 4, 1]);
+    let writer = tokio::spawn(async move {
+        for slice in wire.chunks(6_000) {
+            client_io.write_all(slice).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        client_io
+    });
+    let error = socket.recv().await.unwrap_err();
+    assert!(
+        matches!(error, Error::Protocol(rfc6455::ProtocolError::InvalidUtf8)),
+        "{error:?}"
+    );
+    let mut client_io = writer.await.unwrap();
+    let mut close = [0u8; 17];
+    client_io.read_exact(&mut close).await.unwrap();
+    assert_eq!(&close[..4], [0x88, 15, 0x03, 0xEF]);
+    assert_eq!(&close[4..], b"invalid UTF-8");
+}

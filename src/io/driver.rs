@@ -14,6 +14,11 @@ use crate::message::{Message, MessageAssembler};
 /// frame and then sends slowly does not get memory it has not sent.
 const RESERVE_MAX: u64 = 1 << 20;
 
+/// The least payload still to come of a frame for which a read goes straight into the
+/// message being assembled instead of the read buffer (saving a copy).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+const DIRECT_MIN: u64 = 4 * 1024;
+
 /// What buffered input amounted to.
 pub(crate) enum Step {
     /// A whole message (data, ping, pong or the peer's Close).
@@ -59,6 +64,9 @@ pub(crate) struct Driver {
     /// The write buffer ends with a frame header whose payload is written separately:
     /// nothing may be queued behind it until that payload is out.
     pub(crate) payload_pending: bool,
+    /// Bytes read straight into the message being assembled ([`Driver::direct_spare`]),
+    /// not yet passed through the connection.
+    direct: usize,
 }
 
 impl Driver {
@@ -74,6 +82,7 @@ impl Driver {
             deferred: 0,
             inflated: Vec::new(),
             payload_pending: false,
+            direct: 0,
         };
         if !leftover.is_empty() {
             driver.rbuf.extend(leftover);
@@ -86,6 +95,12 @@ impl Driver {
     #[inline]
     pub(crate) fn decode(&mut self) -> Step {
         self.release_piece();
+        if self.direct != 0 {
+            match self.decode_direct() {
+                Step::NeedInput => {}
+                step => return step,
+            }
+        }
         while !self.rbuf.is_empty() {
             match self
                 .conn
@@ -126,6 +141,55 @@ impl Driver {
             }
         }
         Step::NeedInput
+    }
+
+    /// Where the next read should go when it can skip the read buffer: the rest of a large
+    /// frame of the message being assembled, with nothing else buffered, is read straight
+    /// into that message. `None` means "read into the read buffer".
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn direct_spare(&mut self) -> Option<&mut [u8]> {
+        if !self.rbuf.is_empty() || self.deferred != 0 || self.direct != 0 {
+            return None;
+        }
+        self.assembler.in_progress()?;
+        // Zero for a compressed message, whose bytes must be inflated elsewhere.
+        let pending = self.conn.pending_payload();
+        if pending < DIRECT_MIN {
+            return None;
+        }
+        Some(self.assembler.spare(pending.min(RESERVE_MAX) as usize))
+    }
+
+    /// Records `n` bytes read into [`direct_spare`](Driver::direct_spare); the next
+    /// [`decode`](Driver::decode) passes them through the connection.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn filled_direct(&mut self, n: usize) {
+        self.direct = n;
+    }
+
+    /// Passes bytes read straight into the message through the connection, which unmasks
+    /// (and for text validates) them in place: they are all payload of the current frame,
+    /// so they come back as one chunk, at the same place.
+    fn decode_direct(&mut self) -> Step {
+        let n = std::mem::take(&mut self.direct);
+        let input = self.assembler.spare(n);
+        let (len, fin) = match self.conn.receive_into(input, &mut self.inflated) {
+            Ok(r) => match r.event {
+                Some(Event::TextChunk { payload, fin } | Event::BinaryChunk { payload, fin }) => {
+                    debug_assert_eq!((payload.len(), r.consumed), (n, n));
+                    (payload.len(), fin)
+                }
+                _ => {
+                    debug_assert!(false, "payload bytes of a frame gave another event");
+                    (0, false)
+                }
+            },
+            Err(e) => return Step::Failed(e),
+        };
+        match self.assembler.commit(len, fin) {
+            Some(message) => Step::Message(message),
+            None => Step::NeedInput,
+        }
     }
 
     /// Decodes the next piece of input without assembling messages: data is left in the

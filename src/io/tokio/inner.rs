@@ -119,6 +119,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// reads go straight into the (growing) buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let stream = Pin::new(&mut self.stream);
+        // The rest of a large frame goes straight into its message: no copy out of the
+        // read buffer. Nothing is recorded before the read completes (cancellation safety).
+        if let Some(spare) = self.driver.direct_spare() {
+            let mut buf = ReadBuf::new(spare);
+            return match stream.poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) => {
+                    let n = buf.filled().len();
+                    self.driver.filled_direct(n);
+                    Poll::Ready(Ok(n))
+                }
+                other => other.map_ok(|()| 0),
+            };
+        }
         if !self.driver.rbuf.is_allocated() {
             let mut tmp = [MaybeUninit::<u8>::uninit(); 4096];
             let mut buf = ReadBuf::uninit(&mut tmp);
