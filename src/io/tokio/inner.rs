@@ -129,7 +129,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     self.driver.filled_direct(n);
                     Poll::Ready(Ok(n))
                 }
-                other => other.map_ok(|()| 0),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    // The read buffer is empty: give it back while the frame trickles in.
+                    self.driver.release_idle();
+                    Poll::Pending
+                }
             };
         }
         if !self.driver.rbuf.is_allocated() {
