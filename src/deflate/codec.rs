@@ -25,6 +25,8 @@ pub(crate) struct Codec {
     decompressor: Option<Box<Decompress>>,
     /// The decompressor saw the end of a final block: reset it before the next message.
     stream_ended: bool,
+    /// A compressed message is being inflated: its state must survive idle periods.
+    inflating: bool,
     /// Reused output buffer for compressed messages.
     pub(crate) scratch: Vec<u8>,
 }
@@ -73,6 +75,7 @@ impl Codec {
             compressor: None,
             decompressor: None,
             stream_ended: false,
+            inflating: false,
             scratch: Vec::new(),
         }
     }
@@ -141,6 +144,7 @@ impl Codec {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateError> {
+        self.inflating = true;
         if self.stream_ended && self.decompressor.is_some() {
             // Trailing bytes after a final block carry nothing (at most the stripped tail).
             if last {
@@ -208,6 +212,7 @@ impl Codec {
     }
 
     fn end_message(&mut self) {
+        self.inflating = false;
         if self.recv_no_context_takeover || self.stream_ended {
             if let Some(d) = &mut self.decompressor {
                 d.reset(false);
@@ -217,12 +222,13 @@ impl Codec {
     }
 
     /// Frees the state that no later message depends on — the zlib streams of a direction
-    /// without context takeover — while the connection waits for input.
+    /// without context takeover — while the connection waits for input. A message half
+    /// inflated keeps its stream: the rest of it (the next frames) depends on it.
     pub(crate) fn release_idle(&mut self) {
         if self.send_no_context_takeover {
             self.compressor = None;
         }
-        if self.recv_no_context_takeover {
+        if self.recv_no_context_takeover && !self.inflating {
             self.decompressor = None;
         }
         self.scratch = Vec::new();
@@ -301,6 +307,45 @@ mod tests {
         client.release_idle();
         server.release_idle();
         assert!(client.compressor.is_none() && server.decompressor.is_none());
+    }
+
+    #[test]
+    fn going_idle_in_the_middle_of_a_message_keeps_its_inflate_state() {
+        // Regression: the tokio adapter releases idle state whenever a read would block,
+        // which can fall between two frames of one compressed message. Autobahn 12.2.15
+        // (128 KiB messages in 256-byte frames) failed with 1007 when this freed the stream.
+        let params = DeflateParams {
+            client_no_context_takeover: true,
+            ..DEFAULT
+        };
+        let (mut client, mut server) = codec_pair(params);
+        // Pseudo-random letters: compressible, but not to nothing.
+        let mut x = 12345u32;
+        let text: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                b'a' + (x >> 16) as u8 % 26
+            })
+            .collect();
+        let mut compressed = Vec::new();
+        client.compress_message(&text, &mut compressed);
+        assert!(
+            compressed.len() > 512,
+            "too short to split: {}",
+            compressed.len()
+        );
+        let mut out = Vec::new();
+        let frames: Vec<&[u8]> = compressed.chunks(256).collect();
+        for (i, frame) in frames.iter().enumerate() {
+            let last = i + 1 == frames.len();
+            assert!(
+                server.decompress(frame, last, &mut out, 1 << 20).is_ok(),
+                "frame {i}"
+            );
+            server.release_idle();
+            assert_eq!(server.decompressor.is_some(), !last, "after frame {i}");
+        }
+        assert_eq!(out, text);
     }
 
     #[test]
