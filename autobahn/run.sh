@@ -50,7 +50,7 @@ BUILD_TIMEOUT="${AUTOBAHN_BUILD_TIMEOUT:-1800}"
 DOCKER_IMAGE="${AUTOBAHN_DOCKER_IMAGE:-crossbario/autobahn-testsuite}"
 USE_DOCKER="${AUTOBAHN_DOCKER:-auto}"
 HOST=127.0.0.1
-FUZZ_PORT=9001
+FUZZ_PORT=${AUTOBAHN_FUZZ_PORT:-9001}
 
 log() { printf '[autobahn] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
@@ -186,8 +186,8 @@ wstest_cmd() {
 
 # make_spec TEMPLATE OUT OUTDIR [AGENT...]
 make_spec() {
-    python3 - "$@" "$CASES" "$EXCLUDE" <<'PY'
-import json, sys
+    FUZZ_URL="ws://${HOST}:${FUZZ_PORT}" python3 - "$@" "$CASES" "$EXCLUDE" <<'PY'
+import json, os, sys
 template, out, outdir = sys.argv[1:4]
 agents, cases, exclude = sys.argv[4:-2], sys.argv[-2], sys.argv[-1]
 with open(template) as f:
@@ -195,6 +195,8 @@ with open(template) as f:
 spec["outdir"] = outdir
 spec["cases"] = json.loads(cases)
 spec["exclude-cases"] = json.loads(exclude)
+if "url" in spec:
+    spec["url"] = os.environ["FUZZ_URL"]
 if "servers" in spec:
     spec["servers"] = [s for s in spec["servers"] if s["agent"] in agents]
     missing = set(agents) - {s["agent"] for s in spec["servers"]}
