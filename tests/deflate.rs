@@ -312,3 +312,60 @@ fn compression_can_be_disabled_for_sending_only() {
     assert!(pair.client_to_server() < 200, "client still compresses");
     assert_eq!(pair.server.drain(), [Message::text(text)]);
 }
+
+/// Regression (Autobahn 12.2.15): the tokio adapter frees idle state whenever a read would
+/// block, which can fall between two frames of one compressed message; without context
+/// takeover that freed the inflate stream and the rest of the message failed with 1007.
+#[tokio::test]
+async fn tokio_server_keeps_inflating_a_message_across_idle_reads() {
+    use tokio::io::AsyncWriteExt;
+
+    let params = DeflateParams {
+        client_no_context_takeover: true,
+        server_no_context_takeover: true,
+        ..DEFAULT
+    };
+    let config = DeflateConfig::default();
+    let mut client = Connection::with_mask_source(
+        Role::Client,
+        Config::default().fragment_size(Some(256)),
+        || [1, 2, 3, 4],
+    );
+    client.enable_deflate(&params, &config);
+    let (server_io, mut client_io) = tokio::io::duplex(1 << 16);
+    let mut server =
+        rfc6455::io::tokio::WebSocket::from_parts(server_io, server_with(params, config), &[]);
+    // Pseudo-random letters compress to many 256-byte frames.
+    let mut x = 7u32;
+    let text: String = (0..40_000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            char::from(b'a' + (x >> 16) as u8 % 26)
+        })
+        .collect();
+    let mut wire = Vec::new();
+    for _ in 0..2 {
+        client.send_text(&text, &mut wire).unwrap();
+    }
+    assert!(
+        wire.len() > 20 * 256,
+        "expected many frames, got {} bytes",
+        wire.len()
+    );
+    let writer = tokio::spawn(async move {
+        for slice in wire.chunks(300) {
+            client_io.write_all(slice).await.unwrap();
+            // Let the server run dry between slices, so that its reads return Pending.
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        client_io
+    });
+    for i in 0..2 {
+        let message = server.recv().await.unwrap().unwrap();
+        assert!(
+            message == Message::text(text.clone()),
+            "message {i} differs"
+        );
+    }
+    drop(writer.await.unwrap());
+}
