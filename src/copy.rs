@@ -30,13 +30,8 @@ pub(crate) fn extend(dst: &mut Vec<u8>, src: &[u8]) {
 /// `src` as a new vector.
 #[inline]
 pub(crate) fn to_vec(src: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    if src.len() <= PIECE {
-        v.extend_from_slice(src);
-    } else {
-        v.reserve_exact(src.len());
-        extend(&mut v, src);
-    }
+    let mut v = Vec::with_capacity(src.len());
+    extend(&mut v, src);
     v
 }
 

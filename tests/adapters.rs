@@ -1,5 +1,7 @@
 //! Both adapters over real loopback sockets: as server and as client, against each other.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
@@ -645,21 +647,7 @@ async fn blocking_streaming_read_of_a_large_message() {
 
 /// A masked client frame, built by hand (independently of the crate's encoder).
 fn raw_client_frame(fin: bool, opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
-    let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=65535 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
+    common::masked_frame(if fin { 0x80 } else { 0 } | opcode, payload, key)
 }
 
 /// Large frames arriving in slices take the tokio adapter's direct path (the rest of a

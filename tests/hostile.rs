@@ -5,6 +5,8 @@
 //! the counters are per thread: [`measure`] reports what the closure allocated on the
 //! calling thread (the crate never spawns threads), unaffected by other tests.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -107,23 +109,7 @@ const KEY: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
 
 /// A client frame: `b0` (FIN/RSV/opcode), masked with `KEY`.
 fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![b0];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&KEY);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    apply_mask_reference(&mut out[start..], KEY, 0);
-    out
+    common::masked_frame(b0, payload, KEY)
 }
 
 /// A server frame (unmasked), payload at most 125 bytes.

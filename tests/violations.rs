@@ -1,29 +1,14 @@
 //! Every protocol rule of RFC 6455 §5 and §7 that the receiver enforces, each with the
 //! close code the connection fails with and the exact Close frame it queues.
 
+mod common;
+
 use rfc6455::mask::apply_mask;
 use rfc6455::{CloseCode, Config, Connection, Event, ProtocolError, Role, State};
 
 /// A masked client frame with an explicit first byte (FIN/RSV/opcode).
 fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0xA1, 0xB2, 0xC3, 0xD4];
-    let mut out = vec![b0];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    apply_mask(&mut out[start..], key, 0);
-    out
+    common::masked_frame(b0, payload, [0xA1, 0xB2, 0xC3, 0xD4])
 }
 
 fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {

@@ -145,28 +145,18 @@ impl Acceptor {
         }
         let request = handshake.request().expect("complete");
         let mut out = Vec::new();
-        let decided = match self.handshake.check(&request) {
-            Ok(()) => decide(&request),
+        let (accepted, value) = match super::answer(&self.handshake, &request, decide, &mut out) {
+            Ok(answered) => {
+                stream.write_all(&out)?;
+                stream.flush()?;
+                answered
+            }
             Err(e) => {
-                e.write_response(&mut out);
+                // The refusal is sent best effort: the reason to report is the refusal.
                 let _ = stream.write_all(&out).and_then(|()| stream.flush());
-                return Err(e.into());
+                return Err(e);
             }
         };
-        let result = match decided {
-            Ok((options, value)) => self
-                .handshake
-                .accept_with(&request, &options, &mut out)
-                .map(|accepted| (accepted, value))
-                .map_err(Error::from),
-            Err(rejection) => {
-                rejection.write(&mut out);
-                Err(super::rejected(rejection.status, &rejection.reason))
-            }
-        };
-        stream.write_all(&out)?;
-        stream.flush()?;
-        let (accepted, value) = result?;
         let conn = super::server_connection(&self.config, &self.handshake, &accepted);
         let protocol = accepted.protocol;
         let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());

@@ -144,6 +144,31 @@ pub(crate) fn accept_all(_: &crate::handshake::Request<'_>) -> Decision<()> {
     Ok((AcceptOptions::default(), ()))
 }
 
+/// A server's answer to a complete request, written into `out`: the configuration's
+/// checks (origin policy, ...), then the application's decision, then the 101 response
+/// — or the rejection that stopped it.
+pub(crate) fn answer<T>(
+    handshake: &crate::handshake::ServerConfig,
+    request: &crate::handshake::Request<'_>,
+    decide: impl FnOnce(&crate::handshake::Request<'_>) -> Decision<T>,
+    out: &mut Vec<u8>,
+) -> Result<(crate::handshake::Accepted, T), Error> {
+    if let Err(e) = handshake.check(request) {
+        e.write_response(out);
+        return Err(e.into());
+    }
+    match decide(request) {
+        Ok((options, value)) => handshake
+            .accept_with(request, &options, out)
+            .map(|accepted| (accepted, value))
+            .map_err(Error::from),
+        Err(rejection) => {
+            rejection.write(out);
+            Err(rejected(rejection.status, &rejection.reason))
+        }
+    }
+}
+
 /// Where to open a TCP connection for `request`: the host (IPv6 without brackets) and
 /// port. TLS is the caller's: a `wss` request is refused here.
 fn tcp_target(request: &crate::handshake::ClientRequest) -> Result<(&str, u16), Error> {

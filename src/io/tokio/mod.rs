@@ -233,23 +233,7 @@ impl Acceptor {
                 Err(e.into())
             }
             (None, None) => unreachable!("a complete handshake has a request"),
-            (None, Some(request)) => match self.handshake.check(&request) {
-                Err(e) => {
-                    e.write_response(&mut out);
-                    Err(e.into())
-                }
-                Ok(()) => match decide(&request) {
-                    Ok((options, value)) => self
-                        .handshake
-                        .accept_with(&request, &options, &mut out)
-                        .map(|accepted| (accepted, value))
-                        .map_err(Error::from),
-                    Err(rejection) => {
-                        rejection.write(&mut out);
-                        Err(super::rejected(rejection.status, &rejection.reason))
-                    }
-                },
-            },
+            (None, Some(request)) => super::answer(&self.handshake, &request, decide, &mut out),
         };
         stream.write_all(&out).await?;
         stream.flush().await?;
