@@ -4,10 +4,28 @@
 //! is not, in fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket
 //! Connection_." A text message may be split anywhere — across frames and across reads —
 //! so the validator carries up to three bytes of an unfinished code point between calls.
+//!
+//! Every function here is safe for any input: the only way to a `&str` is through the
+//! validator (or a check this crate makes itself). In particular there is no public
+//! "trust me, this block is ASCII" fast path, so this does not compile:
+//!
+//! ```compile_fail
+//! // Once a public function that trusted its caller's closure (and returned Ok over
+//! // invalid UTF-8). The fast path is crate-private now.
+//! let text = rfc6455::utf8::transform_and_validate(&mut [b'a', 0xFF, 0xFE, b'z'], |_, _| true);
+//! ```
+//!
+//! and invalid bytes are an error whatever path validates them:
+//!
+//! ```
+//! assert!(rfc6455::utf8::validate(&[b'a', 0xFF, 0xFE, b'z']).is_err());
+//! ```
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+
+use crate::mask::apply_mask_ascii;
 
 /// Text was not valid UTF-8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,37 +136,46 @@ pub fn validate(bytes: &[u8]) -> Result<&str, Utf8Error> {
     simdutf8::basic::from_utf8(bytes).map_err(|_| Utf8Error)
 }
 
-/// The block size of [`transform_and_validate`]: small enough to stay in the L1 cache
-/// between the transform and the validation.
+/// The block size of [`unmask_and_validate`]: small enough to stay in the L1 cache
+/// between unmasking and validation.
 const BLOCK: usize = 16 * 1024;
 
-/// Applies `transform` (e.g. unmasking) to `bytes` block by block, validating each block
-/// as UTF-8 while it is still in cache, and returns the whole as a `&str`. `transform`
-/// gets each block and its offset within `bytes`, and returns `true` only if it found the
-/// block to be all ASCII (as [`apply_mask_ascii`](crate::mask::apply_mask_ascii) does),
-/// which spares the validator that block; `false` means "not known".
-pub fn transform_and_validate(
+/// Unmasks `bytes` (when `mask` is `Some((key, offset))`, as
+/// [`apply_mask`](crate::mask::apply_mask) would) block by block, validating each block as
+/// UTF-8 while it is still in cache, and returns the whole as a `&str`.
+///
+/// Crate-private on purpose: the fast path skips the validator for blocks that
+/// [`apply_mask_ascii`] found to be all ASCII, and `from_utf8_unchecked` below relies on
+/// that answer. Only this crate's own, tested masking code may give it; a caller-supplied
+/// "this block is ASCII" would let safe code build a `&str` over invalid bytes.
+pub(crate) fn unmask_and_validate(
     bytes: &mut [u8],
-    transform: impl FnMut(&mut [u8], usize) -> bool,
+    mask: Option<([u8; 4], usize)>,
 ) -> Result<&str, Utf8Error> {
     let mut validator = Utf8Validator::new();
-    transform_and_feed(bytes, &mut validator, transform)?;
+    unmask_and_feed(bytes, mask, &mut validator)?;
     validator.finish()?;
-    // SAFETY: the validator accepted every byte of `bytes`, in order, and `finish` found
-    // no unfinished code point, so `bytes` is valid UTF-8 (as `transform_and_validate_
-    // agrees_with_std` checks against `core::str::from_utf8`); nothing changed it since.
+    // SAFETY: every block of `bytes` either went through the validator, in order, or was
+    // found to be all ASCII by `apply_mask_ascii` (tested against `is_ascii` at every
+    // position in mask.rs) while the validator stood on a code point boundary; `finish`
+    // found no unfinished code point. So `bytes` is valid UTF-8 (as
+    // `unmask_and_validate_agrees_with_std` checks against `core::str::from_utf8`), and
+    // nothing changed it since.
     Ok(unsafe { core::str::from_utf8_unchecked(bytes) })
 }
 
-/// Applies `transform` to `bytes` block by block and feeds each block to `validator` while
-/// it is still in cache: [`transform_and_validate`] for a piece of a longer text.
-pub fn transform_and_feed(
+/// [`unmask_and_validate`] for a piece of a longer text: unmasks `bytes` block by block and
+/// feeds each block to `validator` while it is still in cache.
+pub(crate) fn unmask_and_feed(
     bytes: &mut [u8],
+    mask: Option<([u8; 4], usize)>,
     validator: &mut Utf8Validator,
-    mut transform: impl FnMut(&mut [u8], usize) -> bool,
 ) -> Result<(), Utf8Error> {
     for (i, block) in bytes.chunks_mut(BLOCK).enumerate() {
-        let ascii = transform(block, i * BLOCK);
+        let ascii = match mask {
+            Some((key, offset)) => apply_mask_ascii(block, key, offset + i * BLOCK),
+            None => false,
+        };
         // An all-ASCII block is valid UTF-8 on its own and ends on a code point boundary;
         // it only needs the validator when a code point from the block before is unfinished
         // (then it is invalid, and `feed` says so).
@@ -236,74 +263,94 @@ mod tests {
         assert_eq!(v.feed(b"x"), Ok(()));
     }
 
+    /// `text` masked with `key` from payload offset `offset`.
+    fn masked(text: &[u8], key: [u8; 4], offset: usize) -> Vec<u8> {
+        let mut m = text.to_vec();
+        crate::mask::apply_mask_reference(&mut m, key, offset);
+        m
+    }
+
     #[test]
-    fn transform_and_validate_agrees_with_std() {
+    fn unmask_and_validate_agrees_with_std() {
+        let key = [0x37, 0xFA, 0x21, 0x3D];
         let mut text = "κόσμε 𝄞 ".repeat(5000).into_bytes();
         text.extend_from_slice(b"\xf0\x9f");
-        for cut in [
-            0,
-            1,
-            2,
-            BLOCK - 1,
-            BLOCK,
-            BLOCK + 1,
-            text.len() - 2,
-            text.len(),
-        ] {
-            let mut piece = text[..cut].to_vec();
-            let expected = core::str::from_utf8(&text[..cut]).is_ok();
-            let mut seen = 0;
-            let got = transform_and_validate(&mut piece, |block, offset| {
-                assert_eq!(offset, seen);
-                seen += block.len();
-                false
-            });
-            assert_eq!(got.is_ok(), expected, "cut {cut}");
-            // Blocks reported as ASCII (truthfully) skip the validator: same verdict.
-            let mut piece = text[..cut].to_vec();
-            let got = transform_and_validate(&mut piece, |block, _| block.is_ascii());
-            assert_eq!(got.is_ok(), expected, "cut {cut}, ASCII shortcut");
-        }
-        // The transform's output is what gets validated.
-        let mut masked = b"hello".to_vec();
-        for b in &mut masked {
-            *b ^= 0x80;
-        }
-        let got = transform_and_validate(&mut masked, |block, _| {
-            for b in block {
-                *b ^= 0x80;
+        // Mostly ASCII with invalid bytes in the second block: the first block takes the
+        // ASCII shortcut, the second must still fail.
+        let mut ascii = alloc::vec![b'a'; 2 * BLOCK + 7];
+        ascii[BLOCK + 3] = 0xFF;
+        for sample in [&text[..], &ascii[..]] {
+            for cut in [
+                0,
+                1,
+                2,
+                BLOCK - 1,
+                BLOCK,
+                BLOCK + 1,
+                BLOCK + 4,
+                sample.len() - 2,
+                sample.len(),
+            ] {
+                let expected = core::str::from_utf8(&sample[..cut]).ok();
+                for offset in 0..4 {
+                    let mut piece = masked(&sample[..cut], key, offset);
+                    let got = unmask_and_validate(&mut piece, Some((key, offset)));
+                    assert_eq!(got.ok(), expected, "cut {cut} offset {offset}");
+                }
+                let mut plain = sample[..cut].to_vec();
+                assert_eq!(
+                    unmask_and_validate(&mut plain, None).ok(),
+                    expected,
+                    "cut {cut}"
+                );
             }
-            false
-        });
-        assert_eq!(got, Ok("hello"));
+        }
+    }
+
+    #[test]
+    fn invalid_bytes_never_become_a_str() {
+        // The case that once returned Ok through a public function: [a, FF, FE, z].
+        let key = [1, 2, 3, 4];
+        let mut bytes = masked(&[b'a', 0xFF, 0xFE, b'z'], key, 0);
+        assert_eq!(
+            unmask_and_validate(&mut bytes, Some((key, 0))),
+            Err(Utf8Error)
+        );
+        // Long enough for the block-wise path, every byte invalid.
+        let mut bytes = masked(&[0xFE; 3 * BLOCK], key, 2);
+        assert_eq!(
+            unmask_and_validate(&mut bytes, Some((key, 2))),
+            Err(Utf8Error)
+        );
     }
 
     #[test]
     fn an_ascii_block_after_an_unfinished_code_point_is_still_checked() {
         // Block 1 ends with the first byte of '€' (E2 82 AC); block 2 is all ASCII, so
         // the code point never finishes: invalid, even though block 2 alone is fine.
+        let key = [9, 8, 7, 6];
         let mut text = alloc::vec![b'a'; BLOCK - 1];
         text.push(0xE2);
         text.extend(alloc::vec![b'b'; BLOCK]);
-        let mut copy = text.clone();
-        let got = transform_and_validate(&mut copy, |block, _| block.is_ascii());
-        assert_eq!(got, Err(Utf8Error));
+        let mut copy = masked(&text, key, 0);
+        assert_eq!(
+            unmask_and_validate(&mut copy, Some((key, 0))),
+            Err(Utf8Error)
+        );
         // With the code point finished at the start of block 2, it is valid.
         text[BLOCK] = 0x82;
         text[BLOCK + 1] = 0xAC;
-        let got = transform_and_validate(&mut text, |block, _| block.is_ascii());
-        assert!(got.is_ok());
+        let mut copy = masked(&text, key, 0);
+        assert!(unmask_and_validate(&mut copy, Some((key, 0))).is_ok());
         // And the piece-wise variant agrees, keeping the validator across calls.
         let mut v = Utf8Validator::new();
         let mut first = alloc::vec![b'a'; 10];
         first.push(0xF0);
+        let mut first = masked(&first, key, 0);
+        assert_eq!(unmask_and_feed(&mut first, Some((key, 0)), &mut v), Ok(()));
+        let mut second = masked(b"plain ascii", key, 11);
         assert_eq!(
-            transform_and_feed(&mut first, &mut v, |b, _| b.is_ascii()),
-            Ok(())
-        );
-        let mut second = b"plain ascii".to_vec();
-        assert_eq!(
-            transform_and_feed(&mut second, &mut v, |b, _| b.is_ascii()),
+            unmask_and_feed(&mut second, Some((key, 11)), &mut v),
             Err(Utf8Error)
         );
     }

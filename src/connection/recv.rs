@@ -7,7 +7,7 @@ use super::{Connection, ControlPayload, Event, MAX_QUEUED_PONGS, MessageKind, Re
 use crate::close::CloseCode;
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode, Status};
-use crate::mask::{apply_mask, apply_mask_ascii};
+use crate::mask::apply_mask;
 use crate::utf8;
 
 /// Text payloads from this size on are unmasked and validated in one pass, block by block;
@@ -217,10 +217,7 @@ impl Connection {
             && self.rx.message == Some(MessageKind::Text)
             && n >= TEXT_BLOCKWISE_MIN
         {
-            let unmasked = utf8::transform_and_validate(payload, |block, at| match mask {
-                Some(key) => apply_mask_ascii(block, key, offset + at),
-                None => false,
-            });
+            let unmasked = utf8::unmask_and_validate(payload, mask.map(|key| (key, offset)));
             return match unmasked {
                 Ok(text) => {
                     self.end_message();
@@ -236,11 +233,7 @@ impl Connection {
         // A piece of a text message: the same, carrying the validator across pieces.
         if is_text && !whole && !self.rx.compressed && n >= TEXT_BLOCKWISE_MIN {
             let utf8 = &mut self.rx.utf8;
-            let valid = utf8::transform_and_feed(payload, utf8, |block, at| match mask {
-                Some(key) => apply_mask_ascii(block, key, offset + at),
-                None => false,
-            })
-            .is_ok()
+            let valid = utf8::unmask_and_feed(payload, mask.map(|key| (key, offset)), utf8).is_ok()
                 && (!fin || utf8.finish().is_ok());
             if !valid {
                 return Err(self.fail(ProtocolError::InvalidUtf8));
