@@ -152,6 +152,11 @@ pub enum UsageError {
     FragmentKindMismatch,
     /// A client connection has no source of mask keys (no `std` feature and none given).
     NoMaskSource,
+    /// Bytes were passed to a handshake that was already complete: bytes after the head
+    /// belong to the WebSocket connection (take the handshake's `leftover()` once).
+    HandshakeComplete,
+    /// A frame payload of 2^63 bytes or more, which no frame header can announce (§5.2).
+    PayloadTooLong,
     /// A handshake argument that cannot be written as HTTP (e.g. CR/LF in a header value,
     /// a subprotocol the client did not offer, an invalid URL).
     InvalidHandshakeInput(&'static str),
@@ -172,6 +177,10 @@ impl fmt::Display for UsageError {
                 f.write_str("fragment does not match the message in progress")
             }
             UsageError::NoMaskSource => f.write_str("client connection has no mask key source"),
+            UsageError::HandshakeComplete => {
+                f.write_str("the handshake is complete; later bytes belong to the connection")
+            }
+            UsageError::PayloadTooLong => f.write_str("payload of 2^63 bytes or more"),
             UsageError::InvalidHandshakeInput(what) => write!(f, "invalid handshake input: {what}"),
         }
     }

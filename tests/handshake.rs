@@ -1,11 +1,11 @@
 //! The opening handshake: valid requests and responses byte for byte, and tables of
 //! rejected ones with their statuses.
 
-use rfc6455::Status;
 use rfc6455::handshake::{
     AcceptOptions, AllowedOrigins, ClientHandshake, ClientRequest, Extension, HandshakeError,
     ServerConfig, ServerHandshake,
 };
+use rfc6455::{Status, UsageError};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
@@ -225,6 +225,23 @@ fn header_limits() {
         hs.receive(&request_with(&[&big])),
         Err(HandshakeError::HeadTooLarge { limit: 512 })
     );
+
+    // However large the configured limit, a head is at most MAX_HEAD_SIZE_CAP (1 MiB).
+    let cap = rfc6455::handshake::MAX_HEAD_SIZE_CAP;
+    let huge = ServerConfig::default().max_head_size(usize::MAX);
+    let big = format!("X-Big: {}", "a".repeat(cap));
+    assert_eq!(
+        ServerHandshake::new(&huge).receive(&request_with(&[&big])),
+        Err(HandshakeError::HeadTooLarge { limit: cap })
+    );
+    let request = ClientRequest::new("example.com", "/").max_head_size(usize::MAX);
+    let mut out = Vec::new();
+    let mut client = ClientHandshake::new(&request, [7; 16], &mut out).unwrap();
+    let response = format!("HTTP/1.1 101 OK\r\n{big}\r\n\r\n");
+    assert_eq!(
+        client.receive(response.as_bytes()).map(|_| ()),
+        Err(HandshakeError::HeadTooLarge { limit: cap })
+    );
 }
 
 #[test]
@@ -295,13 +312,24 @@ fn pipelined_frame_after_request_is_kept() {
         0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
     ];
     wire.extend_from_slice(&frame);
-    for split in [1, wire.len() - frame.len() - 1, wire.len() - 3] {
+    for split in [1, wire.len() - frame.len() - 1] {
         let mut hs = ServerHandshake::new(&ServerConfig::default());
-        let _ = hs.receive(&wire[..split]).unwrap();
+        assert_eq!(hs.receive(&wire[..split]), Ok(Status::Partial));
         assert_eq!(hs.receive(&wire[split..]), Ok(Status::Complete(())));
         assert_eq!(hs.leftover(), frame);
         assert_eq!(hs.into_leftover(), frame);
     }
+    // Complete within the first piece: what came with it is the leftover, and the
+    // connection (not the handshake) takes what follows.
+    let split = wire.len() - 3;
+    let mut hs = ServerHandshake::new(&ServerConfig::default());
+    assert_eq!(hs.receive(&wire[..split]), Ok(Status::Complete(())));
+    assert_eq!(hs.leftover(), &frame[..frame.len() - 3]);
+    assert_eq!(
+        hs.receive(&wire[split..]),
+        Err(HandshakeError::Usage(UsageError::HandshakeComplete))
+    );
+    assert_eq!(hs.leftover(), &frame[..frame.len() - 3]);
 }
 
 #[test]

@@ -286,3 +286,75 @@ fn queued_pongs_are_bounded_and_keep_the_latest() {
     assert_eq!(out, expected);
     assert!(!pair.server.conn.wants_transmit());
 }
+
+/// A masked client frame (key 0, so the payload is as written).
+fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![b0, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[test]
+fn pings_are_answered_until_the_peers_close_arrives_even_after_ours() {
+    use rfc6455::{Connection, Event, Role};
+    // RFC 6455 §5.5.2: "an endpoint MUST send a Pong frame in response, unless it already
+    // received a Close frame". Our own Close does not stop pongs (§5.5.1 forbids only data).
+    let mut server = Connection::new(Role::Server, Config::default());
+    let mut out = Vec::new();
+    server.close(CloseCode::NORMAL, "", &mut out).unwrap();
+    assert_eq!(out, [0x88, 0x02, 0x03, 0xE8]);
+    out.clear();
+    let mut ping = client_frame(0x89, b"hi");
+    let received = server.receive(&mut ping).unwrap();
+    assert_eq!(received.event, Some(Event::Ping(b"hi")));
+    assert!(server.wants_transmit());
+    server.poll_transmit(&mut out);
+    assert_eq!(out, [0x8A, 0x02, b'h', b'i']);
+    // The peer's Close completes the handshake; a ping behind it gets no pong.
+    let mut wire = client_frame(0x88, &[0x03, 0xE8]);
+    wire.extend(client_frame(0x89, b"late"));
+    let received = server.receive(&mut wire).unwrap();
+    assert!(matches!(received.event, Some(Event::Close { .. })));
+    assert_eq!(server.state(), State::Closed);
+    let rest = received.consumed;
+    let received = server.receive(&mut wire[rest..]).unwrap();
+    assert_eq!(received.event, None);
+    out.clear();
+    assert_eq!(server.poll_transmit(&mut out), 0);
+    assert!(!server.wants_transmit());
+
+    // A ping before the peer's Close is answered before our Close reply, in order.
+    let mut server = Connection::new(Role::Server, Config::default());
+    let mut wire = client_frame(0x89, b"p");
+    wire.extend(client_frame(0x88, &[0x03, 0xE9]));
+    let mut pos = 0;
+    while pos < wire.len() {
+        pos += server.receive(&mut wire[pos..]).unwrap().consumed;
+    }
+    out.clear();
+    server.poll_transmit(&mut out);
+    assert_eq!(out, [0x8A, 0x01, b'p', 0x88, 0x02, 0x03, 0xE9]);
+}
+
+#[test]
+fn a_payload_length_no_header_can_carry_is_a_usage_error() {
+    use rfc6455::{Connection, Role};
+    let mut server = Connection::new(Role::Server, Config::default());
+    // §5.2: a 64-bit length's most significant bit must be 0.
+    assert_eq!(
+        server.encode_header(MessageKind::Binary, 1 << 63, true),
+        Err(UsageError::PayloadTooLong)
+    );
+    assert_eq!(
+        server.encode_header(MessageKind::Binary, u64::MAX, true),
+        Err(UsageError::PayloadTooLong)
+    );
+    // Nothing changed: a valid header still starts a new message.
+    let header = server
+        .encode_header(MessageKind::Binary, (1 << 63) - 1, true)
+        .unwrap();
+    assert_eq!(
+        header.as_bytes(),
+        [0x82, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+    );
+}

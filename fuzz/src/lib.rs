@@ -280,11 +280,16 @@ impl OutputChecker {
         let mut pongs = Vec::new();
         let mut pos = 0;
         while pos < out.len() {
-            assert!(!self.close_seen, "a frame after the Close frame");
             let (h, hlen) = match FrameHeader::decode(&out[pos..]) {
                 Ok(Status::Complete(h)) => h,
                 other => panic!("output does not parse as a frame: {other:?}"),
             };
+            // §5.5.1: no data frame after our Close; pongs still answer earlier pings.
+            assert!(
+                !self.close_seen || h.opcode == OpCode::Pong,
+                "a {:?} frame after the Close frame",
+                h.opcode
+            );
             self.frames += 1;
             assert_eq!(h.mask.is_some(), self.writer == Role::Client, "masking");
             assert!(!h.rsv1 && !h.rsv2 && !h.rsv3, "RSV bits");
@@ -407,7 +412,11 @@ pub fn fuzz_connection(role: Role, input: &[u8]) {
                     assert!(r.consumed > 0, "an event that consumed nothing");
                     checker.on_event(&event);
                     match event {
-                        Event::Ping(p) if auto_pong && before == State::Open => {
+                        // §5.5.2: answered unless the peer's Close arrived (our own
+                        // Close does not stop pongs).
+                        Event::Ping(p)
+                            if auto_pong && matches!(before, State::Open | State::CloseSent) =>
+                        {
                             if expect_pongs.len() == MAX_QUEUED_PONGS {
                                 expect_pongs.pop_front();
                             }

@@ -352,7 +352,9 @@ impl Connection {
                 // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
                 // response, unless it already received a Close frame." §5.5.3: "A Pong frame
                 // sent in response to a Ping frame must have identical "Application data"".
-                if self.config.auto_pong && self.life.may_send_data() {
+                // Input is processed only until the peer's Close arrives, so here none has;
+                // our own Close may have gone out (a Pong is not a data frame, §5.5.1).
+                if self.config.auto_pong {
                     if self.pending.pongs.len() == MAX_QUEUED_PONGS {
                         self.pending.pongs.remove(0);
                     }

@@ -163,6 +163,10 @@ impl Connection {
         payload_len: u64,
         fin: bool,
     ) -> Result<EncodedHeader, UsageError> {
+        // §5.2: "the most significant bit MUST be 0" of a 64-bit length.
+        if payload_len >> 63 != 0 {
+            return Err(UsageError::PayloadTooLong);
+        }
         if !self.life.may_send_data() {
             return Err(UsageError::Closed);
         }
@@ -241,10 +245,12 @@ impl Connection {
     /// [`handle_timeout`](Connection::handle_timeout), between whole frames of your own.
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
         let start = out.len();
-        if !self.life.close_sent() {
+        if self.life.may_send_pongs() {
             for pong in core::mem::take(&mut self.pending.pongs) {
                 self.write_control(OpCode::Pong, pong.as_slice(), out);
             }
+        }
+        if !self.life.close_sent() {
             if core::mem::take(&mut self.pending.ping) {
                 self.write_control(OpCode::Ping, &[], out);
             }
@@ -258,12 +264,14 @@ impl Connection {
     /// Whether [`poll_transmit`](Connection::poll_transmit) has something to write.
     pub fn wants_transmit(&self) -> bool {
         self.pending.close.is_some()
-            || (!self.life.close_sent() && (!self.pending.pongs.is_empty() || self.pending.ping))
+            || (self.life.may_send_pongs() && !self.pending.pongs.is_empty())
+            || (!self.life.close_sent() && self.pending.ping)
     }
 
     fn write_close(&mut self, payload: &ControlPayload, out: &mut Vec<u8>) {
         self.write_control(OpCode::Close, payload.as_slice(), out);
-        self.pending.pongs = Vec::new();
+        // Pongs still owed for pings that arrived before the peer's Close go out after
+        // ours (§5.5.1 forbids only data frames); no keepalive ping follows a Close.
         self.pending.ping = false;
         self.life.on_close_sent();
     }

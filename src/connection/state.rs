@@ -88,6 +88,14 @@ impl Lifecycle {
         matches!(self.state, State::Open | State::CloseReceived)
     }
 
+    /// Pongs owed for pings received before the peer's Close may still be sent: §5.5.1
+    /// forbids only data frames after our Close, and §5.5.2 requires the Pong. Not once the
+    /// connection failed or the transport ended.
+    #[inline]
+    pub(crate) fn may_send_pongs(&self) -> bool {
+        matches!(self.ending, Ending::None | Ending::Clean)
+    }
+
     /// Our Close frame is on its way (or already sent).
     pub(crate) fn close_sent(&self) -> bool {
         matches!(self.state, State::CloseSent | State::Closed)

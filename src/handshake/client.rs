@@ -171,9 +171,10 @@ impl ClientRequest {
         self
     }
 
-    /// The longest response head accepted, in bytes (default 16 KiB).
+    /// The longest response head accepted, in bytes (default 16 KiB, at most
+    /// [`MAX_HEAD_SIZE_CAP`](super::MAX_HEAD_SIZE_CAP)).
     pub fn max_head_size(mut self, bytes: usize) -> ClientRequest {
-        self.max_head_size = bytes;
+        self.max_head_size = bytes.min(super::MAX_HEAD_SIZE_CAP);
         self
     }
 
@@ -358,8 +359,9 @@ impl ClientHandshake {
     }
 
     /// Takes the next bytes from the server. `Partial` until the response head is
-    /// complete; then the negotiated result. Bytes after the head are kept as
-    /// [`leftover`](ClientHandshake::leftover).
+    /// complete; then the negotiated result. Bytes after the head in the same call are kept
+    /// as [`leftover`](ClientHandshake::leftover); once complete, passing more is an error
+    /// ([`UsageError::HandshakeComplete`]) and nothing is buffered.
     ///
     /// # Errors
     ///
@@ -367,9 +369,8 @@ impl ClientHandshake {
     /// `101` that breaks §4.1 — the connection must then be failed.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Status<HandshakeResponse>, HandshakeError> {
         if self.done {
-            // Already complete: later bytes are WebSocket frames, kept as leftover.
-            let _ = self.head.push(bytes)?;
-            return Ok(Status::Partial);
+            // Bytes after the head belong to the connection: not buffered here.
+            return Err(HandshakeError::Usage(UsageError::HandshakeComplete));
         }
         if self.head.push(bytes)? == Status::Partial {
             return Ok(Status::Partial);

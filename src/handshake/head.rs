@@ -6,6 +6,7 @@ use core::mem::MaybeUninit;
 use core::ops::Range;
 
 use super::HandshakeError;
+use crate::error::UsageError;
 use crate::frame::Status;
 
 /// The most header fields any configuration may allow: the parser's header array lives on
@@ -50,8 +51,9 @@ impl HeadBuffer {
             return Err(e.clone());
         }
         if self.head_len.is_some() {
-            self.buf.extend_from_slice(bytes);
-            return Ok(Status::Complete(()));
+            // The head is complete: bytes after it belong to the WebSocket connection and
+            // are the caller's to keep. Buffering them here would grow without bound.
+            return Err(HandshakeError::Usage(UsageError::HandshakeComplete));
         }
         let window_start = self.scanned.saturating_sub(2);
         // Search at most max_head_size bytes (plus the terminator) before copying anything,
@@ -186,10 +188,12 @@ pub(crate) fn header_storage<'b>() -> [MaybeUninit<httparse::Header<'b>>; MAX_HE
     [const { MaybeUninit::uninit() }; MAX_HEADERS_CAP]
 }
 
-/// The range of `part` (a sub-slice of `buf`) within `buf`.
+/// The range of `part` (a sub-slice of `buf`) within `buf`. `buf` is a head of at most
+/// [`MAX_HEAD_SIZE_CAP`](super::MAX_HEAD_SIZE_CAP) bytes, so the offsets fit in 32 bits.
 pub(crate) fn span_of(buf: &[u8], part: &[u8]) -> Range<u32> {
+    const _: () = assert!(super::MAX_HEAD_SIZE_CAP < u32::MAX as usize);
     let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-    debug_assert!(start + part.len() <= buf.len());
+    debug_assert!(start + part.len() <= buf.len() && buf.len() <= super::MAX_HEAD_SIZE_CAP);
     start as u32..(start + part.len()) as u32
 }
 
@@ -273,15 +277,44 @@ mod tests {
     #[test]
     fn end_found_across_pieces() {
         let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nXYZ";
+        let head_len = request.len() - 3;
         for split in 0..request.len() {
             let mut h = HeadBuffer::new(1024);
             let first = h.push(&request[..split]).unwrap();
-            let second = h.push(&request[split..]).unwrap();
-            assert!(first == Status::Partial || split >= request.len() - 3);
-            assert_eq!(second, Status::Complete(()));
-            assert_eq!(h.head_len, Some(request.len() - 3), "split {split}");
-            assert_eq!(h.leftover(), b"XYZ");
+            let second = h.push(&request[split..]);
+            if split < head_len {
+                assert_eq!(first, Status::Partial, "split {split}");
+                assert_eq!(second, Ok(Status::Complete(())), "split {split}");
+                assert_eq!(h.leftover(), b"XYZ");
+            } else {
+                // Complete with the first piece; the rest is refused, not buffered.
+                assert_eq!(first, Status::Complete(()), "split {split}");
+                assert_eq!(
+                    second,
+                    Err(HandshakeError::Usage(UsageError::HandshakeComplete))
+                );
+                assert_eq!(h.leftover(), &request[head_len..split]);
+            }
+            assert_eq!(h.head_len, Some(head_len), "split {split}");
         }
+    }
+
+    #[test]
+    fn bytes_after_a_complete_head_are_refused_and_never_buffered() {
+        let mut h = HeadBuffer::new(1024);
+        assert_eq!(
+            h.push(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nAB"),
+            Ok(Status::Complete(()))
+        );
+        let capacity = h.buf.capacity();
+        for _ in 0..1000 {
+            assert_eq!(
+                h.push(&[0u8; 4096]),
+                Err(HandshakeError::Usage(UsageError::HandshakeComplete))
+            );
+        }
+        assert_eq!(h.buf.capacity(), capacity);
+        assert_eq!(h.leftover(), b"AB");
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub const GUID: &[u8; 36] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// The longest request or response head accepted by default: 16 KiB, twice nginx's default
 /// header buffer, room for large cookies.
 pub const DEFAULT_MAX_HEAD_SIZE: usize = 16 * 1024;
+/// The largest `max_head_size` either side accepts (1 MiB, 64 times the default): an HTTP
+/// head is never legitimately larger, and positions within it are kept as 32-bit offsets.
+pub const MAX_HEAD_SIZE_CAP: usize = 1 << 20;
 /// The most header fields accepted by default. Browsers send about 15.
 pub const DEFAULT_MAX_HEADERS: usize = 64;
 

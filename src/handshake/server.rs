@@ -67,9 +67,10 @@ impl fmt::Debug for ServerConfig {
 }
 
 impl ServerConfig {
-    /// The longest request head accepted, in bytes (default 16 KiB); longer gets 431.
+    /// The longest request head accepted, in bytes (default 16 KiB, at most
+    /// [`MAX_HEAD_SIZE_CAP`](super::MAX_HEAD_SIZE_CAP)); longer gets 431.
     pub fn max_head_size(mut self, bytes: usize) -> ServerConfig {
-        self.max_head_size = bytes;
+        self.max_head_size = bytes.min(super::MAX_HEAD_SIZE_CAP);
         self
     }
 
@@ -329,7 +330,9 @@ impl ServerHandshake {
     }
 
     /// Takes the next bytes from the client. `Partial` until the request head is complete;
-    /// bytes after it are kept as [`leftover`](ServerHandshake::leftover).
+    /// bytes after it in the same call are kept as [`leftover`](ServerHandshake::leftover).
+    /// Once it returned `Complete`, later bytes belong to the connection: passing more is
+    /// an error ([`UsageError::HandshakeComplete`]) and nothing is buffered.
     ///
     /// # Errors
     ///
@@ -337,7 +340,8 @@ impl ServerHandshake {
     /// [`HandshakeError::write_response`].
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Status<()>, HandshakeError> {
         if self.parsed.is_some() {
-            return self.head.push(bytes);
+            // Bytes after the head belong to the connection: not buffered here.
+            return Err(HandshakeError::Usage(UsageError::HandshakeComplete));
         }
         if self.head.push(bytes)? == Status::Partial {
             return Ok(Status::Partial);
