@@ -3,12 +3,13 @@
 //! suite's largest messages (16 MiB, and 4 MiB in 64-byte fragments).
 //!
 //! ```text
-//! cargo run --release --example echo_server [ADDR] [--allowed-origin ORIGIN]...
+//! cargo run --release --example echo_server [ADDR] [--allowed-origin ORIGIN]... [--max-message-size BYTES]
 //! ```
 //!
 //! ADDR defaults to 127.0.0.1:9001. Subprotocols, in the server's preference order:
 //! v12.stomp, v11.stomp, v10.stomp. With `--allowed-origin`, browsers from other origins
 //! get 403 (requests without an Origin header, from non-browser clients, are allowed).
+//! `--max-message-size` sets the frame and message limits (default 64 MiB, for Autobahn).
 
 #[path = "shared/echo_args.rs"]
 mod echo_args;

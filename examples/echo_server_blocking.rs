@@ -2,7 +2,7 @@
 //! `echo_server` (it is the Autobahn testee for the blocking adapter).
 //!
 //! ```text
-//! cargo run --release --example echo_server_blocking [ADDR] [--allowed-origin ORIGIN]...
+//! cargo run --release --example echo_server_blocking [ADDR] [--allowed-origin ORIGIN]... [--max-message-size BYTES]
 //! ```
 
 #[path = "shared/echo_args.rs"]

@@ -53,6 +53,12 @@ impl Default for Config {
 impl Config {
     /// The largest frame payload accepted, in bytes (default 1 MiB). A larger frame fails
     /// the connection with 1009 as soon as its header arrives.
+    ///
+    /// With permessage-deflate, what this protects is the inflated data, which
+    /// `max_message_size` bounds while inflating; a compressed frame may be larger than
+    /// this by DEFLATE's worst-case expansion (at most 14% + 5 bytes, zlib's
+    /// `deflateBound`), so that an incompressible message within the limits is accepted
+    /// whatever its compressed size.
     pub fn max_frame_size(mut self, bytes: u64) -> Config {
         self.max_frame_size = bytes;
         self
@@ -60,7 +66,10 @@ impl Config {
 
     /// The largest message accepted, in bytes, summed over its fragments (default 1 MiB).
     /// A message that would exceed it fails the connection with 1009 as soon as the header
-    /// of the frame that crosses the limit arrives.
+    /// of the frame that crosses the limit arrives. A compressed message (permessage-deflate)
+    /// is held to this limit by its inflated size, while inflating, and its compressed
+    /// frames to DEFLATE's worst-case expansion of it (see
+    /// [`max_frame_size`](Config::max_frame_size)).
     pub fn max_message_size(mut self, bytes: u64) -> Config {
         self.max_message_size = bytes;
         self

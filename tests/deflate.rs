@@ -369,3 +369,79 @@ async fn tokio_server_keeps_inflating_a_message_across_idle_reads() {
     }
     drop(writer.await.unwrap());
 }
+
+/// Incompressible bytes (xorshift64*).
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed >> 12;
+            seed ^= seed << 25;
+            seed ^= seed >> 27;
+            (seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn an_incompressible_message_of_exactly_the_limit_is_accepted_whatever_its_compressed_size() {
+    let limit = rfc6455::DEFAULT_MAX_MESSAGE_SIZE as usize;
+    // The sender compresses with no limits of its own; the receiver has the defaults.
+    let mut sender = client_with(DEFAULT, DeflateConfig::default().level(6));
+    let mut receiver = server_with(DEFAULT, DeflateConfig::default());
+    for (len, accepted) in [(limit, true), (limit + 1, false)] {
+        let data = noise(len, len as u64);
+        let mut wire = Vec::new();
+        sender.send_binary(&data, &mut wire).unwrap();
+        assert_eq!(wire[0], 0xC2, "one compressed frame");
+        // DEFLATE made it larger than max_frame_size (stored blocks): once a 1009 here.
+        assert!(wire.len() > limit + 14, "{} bytes on the wire", wire.len());
+        let wire_len = wire.len();
+        let mut inflated = Vec::new();
+        let result = receiver.receive_into(&mut wire, &mut inflated);
+        if accepted {
+            let received = result.unwrap();
+            assert_eq!(received.consumed, wire_len);
+            assert_eq!(received.event, Some(Event::Binary(&data[..])));
+        } else {
+            assert_eq!(
+                result.unwrap_err(),
+                ProtocolError::MessageTooLarge {
+                    limit: limit as u64
+                }
+            );
+            assert!(inflated.capacity() <= limit + 1, "{}", inflated.capacity());
+        }
+    }
+}
+
+#[test]
+fn a_compressed_frame_beyond_deflates_worst_case_expansion_fails_at_its_header() {
+    // max_frame_size 1000: a compressed frame may carry up to 1000 + 125 + 16 + 5 = 1146
+    // bytes (zlib's deflateBound); 1147 is refused from the header alone.
+    let config = Config::default().max_frame_size(1000);
+    for (len, ok) in [(1146u16, true), (1147, false)] {
+        let mut conn = Connection::new(Role::Server, config.clone());
+        conn.enable_deflate(&DEFAULT, &DeflateConfig::default());
+        let mut header = vec![0xC2, 0x80 | 126];
+        header.extend_from_slice(&len.to_be_bytes());
+        header.extend_from_slice(&[0; 4]);
+        let mut inflated = Vec::new();
+        let result = conn.receive_into(&mut header, &mut inflated);
+        if ok {
+            assert_eq!(result.map(|r| r.event), Ok(None), "len {len}");
+        } else {
+            assert_eq!(
+                result.unwrap_err(),
+                ProtocolError::FrameTooLarge { limit: 1000 }
+            );
+        }
+    }
+    // Uncompressed frames keep the plain limit.
+    let mut conn = Connection::new(Role::Server, config);
+    conn.enable_deflate(&DEFAULT, &DeflateConfig::default());
+    let mut header = vec![0x82, 0x80 | 126, 0x03, 0xE9, 0, 0, 0, 0];
+    assert_eq!(
+        conn.receive(&mut header).unwrap_err(),
+        ProtocolError::FrameTooLarge { limit: 1000 }
+    );
+}

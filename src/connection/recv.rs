@@ -154,12 +154,29 @@ impl Connection {
             (_, None) => MessageKind::Binary,
         };
         let len = header.payload_len;
-        if len > self.config.max_frame_size {
+        let compressed = match header.opcode {
+            OpCode::Continuation => self.rx.compressed,
+            _ => header.rsv1,
+        };
+        // The limits protect what the application gets: for a compressed message that is
+        // the inflated size, counted against `max_message_size` while inflating (RFC 7692
+        // §8.2). An incompressible message within the limit grows a little when
+        // compressed, so its frames are held to DEFLATE's worst-case expansion of the
+        // limits instead — still decided from the header alone.
+        let (frame_limit, message_limit) = if compressed {
+            (
+                compressed_bound(self.config.max_frame_size),
+                compressed_bound(self.config.max_message_size),
+            )
+        } else {
+            (self.config.max_frame_size, self.config.max_message_size)
+        };
+        if len > frame_limit {
             let limit = self.config.max_frame_size;
             return Err(self.fail(ProtocolError::FrameTooLarge { limit }));
         }
         let message_len = self.rx.message_len.saturating_add(len);
-        if message_len > self.config.max_message_size {
+        if message_len > message_limit {
             let limit = self.config.max_message_size;
             return Err(self.fail(ProtocolError::MessageTooLarge { limit }));
         }
@@ -397,6 +414,15 @@ impl Connection {
             }
         }
     }
+}
+
+/// The most bytes DEFLATE may turn `len` bytes into: zlib's conservative `deflateBound`
+/// (`len + ceil(len / 8) + ceil(len / 64) + 5`, for any window and memory level), which
+/// covers stored blocks of incompressible data and the empty block of a sync flush.
+pub(crate) const fn compressed_bound(len: u64) -> u64 {
+    len.saturating_add(len.div_ceil(8))
+        .saturating_add(len.div_ceil(64))
+        .saturating_add(5)
 }
 
 #[inline]

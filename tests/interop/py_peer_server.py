@@ -4,7 +4,9 @@
 Usage: py_peer_server.py HOST:PORT [--result FILE] [--timeout SECONDS]
 
 Accepts ONE connection, then: sends a text message, a binary message, a
-large (64-bit length) binary message, a text message in 3 fragments and a
+large (64-bit length) binary message, an incompressible binary message of
+exactly 1 MiB with permessage-deflate (the client's default limit), a text
+message in 3 fragments and a
 ping; checks that every message comes back echoed unchanged (and the pong);
 closes with 1000 and checks the client echoed the close code. Writes a JSON
 result to --result and exits 0 on success, 1 on failure (2 if no client came).
@@ -47,6 +49,13 @@ async def exercise(ws, steps):
     await echo("Hello from the Python peer — ünïcödé ✓ 🎉", "text")
     await echo(random.Random(1).randbytes(300), "binary 300 B")
     await echo(random.Random(2).randbytes(70000), "binary 70000 B")
+    # permessage-deflate at the limit: an incompressible message of exactly the client's
+    # default max_message_size (1 MiB) compresses to a frame a little over 1 MiB; the
+    # client must take it (the inflated size is what its limit protects) and echo it.
+    extensions = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
+    if "permessage-deflate" not in extensions:
+        raise Failed(f"permessage-deflate not negotiated (response: {extensions!r})")
+    await echo(random.Random(3).randbytes(1 << 20), "incompressible 1 MiB, compressed (deflate)")
     frags = ["frag-1 ", "frag-2 ", "frag-3 ✓"]
     await echo("".join(frags), "text in 3 fragments", fragments=frags)
     waiter = await ws.ping(b"peer-ping")

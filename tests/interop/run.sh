@@ -15,7 +15,7 @@ ARTIFACTS="${INTEROP_ARTIFACTS:-$REPO/target/interop}"
 LOGS="$ARTIFACTS/logs"
 CHECK_TIMEOUT="${INTEROP_CHECK_TIMEOUT:-300}"
 PORT_TIMEOUT="${INTEROP_PORT_TIMEOUT:-30}"
-ALL_CHECKS="py-client node-client browser-echo browser-origin echo-client-py echo-client-node nginx-proxy chat"
+ALL_CHECKS="py-client node-client browser-echo browser-origin echo-client-py echo-client-node nginx-proxy chat py-deflate-limit"
 ONLY="${INTEROP_ONLY:-}"
 
 T_START=$(date +%s)
@@ -360,6 +360,18 @@ check_chat() {
     fi
 }
 
+check_py_deflate_limit() {
+    local rc
+    say "--- py-deflate-limit: Python client, permessage-deflate, messages at the default 1 MiB limit"
+    start_echo_server py-deflate-limit-echo_server --max-message-size 1048576 ||
+        { record py-deflate-limit 1 "echo_server did not start"; return; }
+    run_logged py-deflate-limit "$PY" "$HERE/py_deflate_limit.py" "ws://127.0.0.1:$ES_PORT/" --limit 1048576
+    rc=$?
+    server_still_up "$ES_PID" py-deflate-limit-echo_server || rc=1
+    stop_pid "$ES_PID"
+    record py-deflate-limit "$rc" "1,048,576 incompressible bytes echoed, 1,048,577 closed with 1009"
+}
+
 for c in $ALL_CHECKS; do
     wanted "$c" || continue
     t0=$SECONDS
@@ -372,6 +384,7 @@ for c in $ALL_CHECKS; do
         echo-client-node) check_echo_client_node ;;
         nginx-proxy) check_nginx ;;
         chat) check_chat ;;
+        py-deflate-limit) check_py_deflate_limit ;;
     esac
     say "($c took $((SECONDS - t0))s)"
 done
