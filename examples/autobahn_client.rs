@@ -26,7 +26,7 @@ fn request(url: &str) -> rfc6455::handshake::ClientRequest {
 }
 
 /// Echoes data messages until the connection ends; returns the first text message seen.
-fn run_blocking(url: &str) -> Result<Option<String>, Error> {
+fn run_blocking(url: &str) -> Result<Option<rfc6455::Utf8Bytes>, Error> {
     let (mut ws, _) = blocking::connect_with(&request(url), config())?;
     let mut first_text = None;
     while let Some(message) = ws.read()? {
@@ -42,7 +42,7 @@ fn run_blocking(url: &str) -> Result<Option<String>, Error> {
     Ok(first_text)
 }
 
-async fn run_tokio(url: &str) -> Result<Option<String>, Error> {
+async fn run_tokio(url: &str) -> Result<Option<rfc6455::Utf8Bytes>, Error> {
     let (mut ws, _) = nonblocking::connect_with(&request(url), config()).await?;
     let mut first_text = None;
     while let Some(message) = ws.recv().await? {
@@ -74,7 +74,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let run = |url: &str| -> Result<Option<String>, Error> {
+    let run = |url: &str| -> Result<Option<rfc6455::Utf8Bytes>, Error> {
         match adapter.as_str() {
             "blocking" => run_blocking(url),
             "tokio" => runtime.block_on(run_tokio(url)),

@@ -8,7 +8,6 @@
 //! 29 µs). Copying in pieces below every threshold keeps `memcpy` on its vector loop, at
 //! the cost of one call per 2 KiB.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The largest piece handed to `memcpy` at once: below glibc's `rep movsb` thresholds.
@@ -27,35 +26,17 @@ pub(crate) fn extend(dst: &mut Vec<u8>, src: &[u8]) {
     }
 }
 
-/// `src` as a new vector.
+/// Appends `src` to `dst`.
 #[inline]
-pub(crate) fn to_vec(src: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(src.len());
-    extend(&mut v, src);
-    v
-}
-
-/// `src` as a new string, copied in pieces that end on character boundaries.
-#[inline]
-pub(crate) fn to_string(src: &str) -> String {
-    let mut s = String::new();
+pub(crate) fn extend_bytes(dst: &mut bytes::BytesMut, src: &[u8]) {
     if src.len() <= PIECE {
-        s.push_str(src);
-        return s;
+        dst.extend_from_slice(src);
+        return;
     }
-    s.reserve_exact(src.len());
-    let mut rest = src;
-    while !rest.is_empty() {
-        let mut end = rest.len().min(PIECE);
-        // A character is at most 4 bytes long: at most 3 steps back.
-        while !rest.is_char_boundary(end) {
-            end -= 1;
-        }
-        let (piece, tail) = rest.split_at(end);
-        s.push_str(piece);
-        rest = tail;
+    dst.reserve(src.len());
+    for piece in src.chunks(PIECE) {
+        dst.extend_from_slice(piece);
     }
-    s
 }
 
 #[cfg(test)]
@@ -66,21 +47,14 @@ mod tests {
     fn copies_every_byte_at_every_length_around_the_piece_size() {
         let src: Vec<u8> = (0..3 * PIECE + 7).map(|i| (i * 31 + 5) as u8).collect();
         for len in [0, 1, PIECE - 1, PIECE, PIECE + 1, 2 * PIECE, 3 * PIECE + 7] {
-            assert_eq!(to_vec(&src[..len]), &src[..len]);
             let mut dst = b"head".to_vec();
             extend(&mut dst, &src[..len]);
             assert_eq!(&dst[..4], b"head");
             assert_eq!(&dst[4..], &src[..len]);
-        }
-    }
-
-    #[test]
-    fn strings_are_cut_on_character_boundaries_only() {
-        // 'é' is 2 bytes and '€' 3: pieces of 2048 bytes would split some of them.
-        for prefix in 0..4 {
-            let text: String = "a".repeat(prefix) + &"é€x".repeat(1500);
-            assert_eq!(to_string(&text), text);
-            assert_eq!(to_string(&text[..prefix + 6]), &text[..prefix + 6]);
+            let mut dst = bytes::BytesMut::from(&b"head"[..]);
+            extend_bytes(&mut dst, &src[..len]);
+            assert_eq!(&dst[..4], b"head");
+            assert_eq!(&dst[4..], &src[..len]);
         }
     }
 }

@@ -91,6 +91,7 @@ pub mod handshake;
 pub mod io;
 pub mod mask;
 mod message;
+pub mod reader;
 pub mod testing;
 pub mod utf8;
 
@@ -108,3 +109,5 @@ pub use connection::{
 pub use error::{ProtocolError, UsageError};
 pub use frame::{FrameHeader, OpCode, Status};
 pub use message::{Message, MessageAssembler};
+pub use reader::MessageReader;
+pub use utf8::Utf8Bytes;

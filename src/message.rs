@@ -1,48 +1,87 @@
-//! Owned messages, and the assembler that builds them from a connection's events.
+//! Whole messages, and the assembler that builds them from a connection's events.
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use bytes::{Bytes, BytesMut};
 
 use crate::close::CloseCode;
 use crate::connection::{Event, MessageKind};
-use crate::copy;
-use crate::utf8;
+use crate::utf8::Utf8Bytes;
 
-/// A whole message, owned.
+/// A whole message. Payloads are [`Bytes`]: received ones are split off the read buffer
+/// without copying (see [`MessageReader`](crate::MessageReader)), and one payload can be
+/// sent on many connections without copying.
+///
+/// ```
+/// use rfc6455::Message;
+/// let text = Message::text("héllo");
+/// assert_eq!(text.as_text(), Some("héllo"));
+/// let binary = Message::from(vec![1, 2, 3]);
+/// assert_eq!(binary.into_data(), &[1, 2, 3][..]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Message {
     /// A text message.
-    Text(String),
+    Text(Utf8Bytes),
     /// A binary message.
-    Binary(Vec<u8>),
+    Binary(Bytes),
     /// A ping (at most 125 bytes).
-    Ping(Vec<u8>),
+    Ping(Bytes),
     /// A pong (at most 125 bytes).
-    Pong(Vec<u8>),
+    Pong(Bytes),
     /// A Close frame. A `code` of 1005 ([`CloseCode::NO_STATUS_RECEIVED`]) stands for a
     /// Close frame without a body.
     Close {
         /// The status code.
         code: CloseCode,
         /// The reason, possibly empty.
-        reason: String,
+        reason: Utf8Bytes,
     },
 }
 
 impl Message {
-    /// A text message.
-    pub fn text(text: impl Into<String>) -> Message {
+    /// A text message (from a `String` without copying, from a `&str` by copying).
+    pub fn text(text: impl Into<Utf8Bytes>) -> Message {
         Message::Text(text.into())
     }
 
-    /// A binary message.
-    pub fn binary(data: impl Into<Vec<u8>>) -> Message {
+    /// A binary message (from a `Vec<u8>` or `Bytes` without copying).
+    pub fn binary(data: impl Into<Bytes>) -> Message {
         Message::Binary(data.into())
+    }
+
+    /// A ping carrying `data` (at most 125 bytes, checked when sent).
+    pub fn ping(data: impl Into<Bytes>) -> Message {
+        Message::Ping(data.into())
+    }
+
+    /// A pong carrying `data` (at most 125 bytes, checked when sent).
+    pub fn pong(data: impl Into<Bytes>) -> Message {
+        Message::Pong(data.into())
+    }
+
+    /// A Close frame with `code` and `reason`.
+    pub fn close(code: CloseCode, reason: impl Into<Utf8Bytes>) -> Message {
+        Message::Close {
+            code,
+            reason: reason.into(),
+        }
     }
 
     /// Whether this is a text or binary message.
     pub fn is_data(&self) -> bool {
         matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+
+    /// Whether this is a Close frame.
+    pub fn is_close(&self) -> bool {
+        matches!(self, Message::Close { .. })
+    }
+
+    /// The text of a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(text) => Some(text.as_str()),
+            _ => None,
+        }
     }
 
     /// The payload: the text's bytes, the binary data, the ping/pong data, or the reason.
@@ -54,42 +93,103 @@ impl Message {
         }
     }
 
+    /// The payload as `Bytes`, without copying (for a Close frame, the reason).
+    pub fn into_data(self) -> Bytes {
+        match self {
+            Message::Text(t) => t.into_bytes(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::Close { reason, .. } => reason.into_bytes(),
+        }
+    }
+
+    /// The payload's length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+
     /// The message as an owned copy of an event that carries a whole message, or `None` for
     /// a chunk.
     pub fn from_event(event: &Event<'_>) -> Option<Message> {
         Some(match *event {
-            Event::Text(text) => Message::Text(copy::to_string(text)),
-            Event::Binary(data) => Message::Binary(copy::to_vec(data)),
-            Event::Ping(data) => Message::Ping(data.into()),
-            Event::Pong(data) => Message::Pong(data.into()),
+            Event::Text(text) => Message::Text(Utf8Bytes::from(text)),
+            Event::Binary(data) => Message::Binary(copy_bytes(data)),
+            Event::Ping(data) => Message::Ping(Bytes::copy_from_slice(data)),
+            Event::Pong(data) => Message::Pong(Bytes::copy_from_slice(data)),
             Event::Close { code, reason } => Message::Close {
                 code,
-                reason: reason.into(),
+                reason: Utf8Bytes::from(reason),
             },
             Event::TextChunk { .. } | Event::BinaryChunk { .. } => return None,
         })
     }
 }
 
-/// Builds whole [`Message`]s from the events of one connection.
+/// A copy of `data` (in pieces, see [`copy`](crate::copy)).
+fn copy_bytes(data: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(data.len());
+    crate::copy::extend_bytes(&mut buf, data);
+    buf.freeze()
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(text: Utf8Bytes) -> Message {
+        Message::Text(text)
+    }
+}
+
+impl From<alloc::string::String> for Message {
+    fn from(text: alloc::string::String) -> Message {
+        Message::Text(text.into())
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Message {
+        Message::Text(text.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Message {
+        Message::Binary(data)
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Message {
+    fn from(data: alloc::vec::Vec<u8>) -> Message {
+        Message::Binary(data.into())
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(data: &[u8]) -> Message {
+        Message::Binary(Bytes::copy_from_slice(data))
+    }
+}
+
+/// Builds whole [`Message`]s from the events of one connection, copying their payloads
+/// (events borrow from your buffer). A message that arrived in chunks is collected into
+/// one buffer; the connection's limits bound it: a chunk never brings it past
+/// `max_message_size`.
 ///
-/// A message that arrived whole is copied once, straight from the event; one that arrived
-/// in chunks is collected into a buffer that becomes the message (no second copy). The
-/// connection's limits bound the buffer: a chunk never brings it past `max_message_size`.
+/// When you own your read buffer as a `BytesMut`, [`MessageReader`](crate::MessageReader)
+/// does the same without copying.
 #[derive(Debug, Default)]
 pub struct MessageAssembler {
-    /// The message so far (`..used`), then zeroes that direct reads may fill.
-    buf: Vec<u8>,
-    used: usize,
+    buf: BytesMut,
     kind: Option<MessageKind>,
 }
 
 impl MessageAssembler {
     /// An empty assembler.
-    pub const fn new() -> MessageAssembler {
+    pub fn new() -> MessageAssembler {
         MessageAssembler {
-            buf: Vec::new(),
-            used: 0,
+            buf: BytesMut::new(),
             kind: None,
         }
     }
@@ -103,61 +203,29 @@ impl MessageAssembler {
             whole => return Message::from_event(&whole),
         };
         self.kind = Some(kind);
-        self.buf.truncate(self.used);
-        copy::extend(&mut self.buf, payload);
-        self.used = self.buf.len();
-        self.finish(kind, fin)
-    }
-
-    /// Room for `want` more bytes of the message in progress, for a transport to read
-    /// into directly ([`commit`](MessageAssembler::commit) then takes them). The room is
-    /// zero-filled once and kept across calls.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn spare(&mut self, want: usize) -> &mut [u8] {
-        let end = self.used + want;
-        if self.buf.len() < end {
-            self.buf.resize(end, 0);
-        }
-        &mut self.buf[self.used..end]
-    }
-
-    /// Takes the first `n` bytes of [`spare`](MessageAssembler::spare) into the message in
-    /// progress, which they end if `fin`. The caller has passed them through the connection
-    /// (unmasked and, for text, validated in place).
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn commit(&mut self, n: usize, fin: bool) -> Option<Message> {
-        let kind = self.kind?;
-        debug_assert!(self.used + n <= self.buf.len());
-        self.used += n;
-        self.finish(kind, fin)
-    }
-
-    fn finish(&mut self, kind: MessageKind, fin: bool) -> Option<Message> {
+        crate::copy::extend_bytes(&mut self.buf, payload);
         if !fin {
             return None;
         }
         self.kind = None;
-        self.buf.truncate(self.used);
-        self.used = 0;
-        let bytes = core::mem::take(&mut self.buf);
+        let bytes = core::mem::take(&mut self.buf).freeze();
         Some(match kind {
             // Text from a `Connection` is already validated; events made up by hand that are
-            // not UTF-8 get replacement characters rather than an invalid `String`.
-            MessageKind::Text => match utf8::into_string(bytes) {
-                Ok(text) => Message::Text(text),
-                Err(bytes) => Message::Text(String::from_utf8_lossy(&bytes).into_owned()),
-            },
+            // not UTF-8 get replacement characters rather than invalid text.
+            MessageKind::Text => Message::Text(match Utf8Bytes::try_from(bytes.clone()) {
+                Ok(text) => text,
+                Err(_) => alloc::string::String::from_utf8_lossy(&bytes)
+                    .into_owned()
+                    .into(),
+            }),
             MessageKind::Binary => Message::Binary(bytes),
         })
     }
 
     /// Reserves room for `additional` more bytes of the message in progress, or of the next
-    /// one (e.g. a chunk and the rest of its large frame, from
-    /// [`Connection::pending_payload`](crate::Connection::pending_payload)), so that the
-    /// buffer is not grown — and copied — step by step.
+    /// one, so that the buffer is not grown — and copied — step by step.
     pub fn reserve(&mut self, additional: usize) {
-        let want = (self.used + additional).saturating_sub(self.buf.len());
-        self.buf.reserve(want);
+        self.buf.reserve(additional);
     }
 
     /// The kind of the message being assembled, if one is in progress.
@@ -167,6 +235,6 @@ impl MessageAssembler {
 
     /// Bytes of the unfinished message collected so far.
     pub fn buffered(&self) -> usize {
-        self.used
+        self.buf.len()
     }
 }

@@ -25,6 +25,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use bytes::Bytes;
+
 use crate::mask::apply_mask_ascii;
 
 /// Text was not valid UTF-8.
@@ -194,6 +196,183 @@ pub fn into_string(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
     }
     // SAFETY: `bytes` was validated as UTF-8 just above and has not been modified since.
     Ok(unsafe { String::from_utf8_unchecked(bytes) })
+}
+
+/// UTF-8 text in a [`Bytes`] buffer: what a text [`Message`](crate::Message) carries.
+///
+/// Like `Bytes`, it is cheap to clone and to slice, and a received text message is split
+/// off the read buffer rather than copied. Every way to make one checks the bytes (or, for
+/// received messages, relies on the connection having validated them), so it always holds
+/// valid UTF-8 and derefs to `str`.
+///
+/// ```
+/// use rfc6455::Utf8Bytes;
+/// let text = Utf8Bytes::from_static("hello");
+/// assert_eq!(text, "hello");
+/// assert_eq!(text.len(), 5);
+/// assert!(Utf8Bytes::try_from(bytes::Bytes::from_static(b"\xFF")).is_err());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Utf8Bytes(Bytes);
+
+impl Utf8Bytes {
+    /// Text from a `'static` string, without copying.
+    pub const fn from_static(text: &'static str) -> Utf8Bytes {
+        Utf8Bytes(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// Wraps bytes that are known to be valid UTF-8.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must be valid UTF-8. Within this crate: bytes that a
+    /// [`Connection`](crate::Connection) delivered as (the chunks of) one text message,
+    /// which it validated as they arrived.
+    #[inline]
+    pub(crate) unsafe fn from_bytes_unchecked(bytes: Bytes) -> Utf8Bytes {
+        debug_assert!(core::str::from_utf8(&bytes).is_ok());
+        Utf8Bytes(bytes)
+    }
+
+    /// The text.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        // SAFETY: every constructor checks that the bytes are UTF-8 (`try_from`, `from` a
+        // `str`/`String`) or requires it of its caller (`from_bytes_unchecked`), and `Bytes`
+        // is immutable.
+        unsafe { core::str::from_utf8_unchecked(&self.0) }
+    }
+
+    /// The underlying bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The underlying `Bytes`, without copying.
+    #[inline]
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl core::ops::Deref for Utf8Bytes {
+    type Target = str;
+
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Utf8Bytes {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for Utf8Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::borrow::Borrow<str> for Utf8Bytes {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl From<String> for Utf8Bytes {
+    /// Takes the string's buffer, without copying.
+    fn from(text: String) -> Utf8Bytes {
+        Utf8Bytes(Bytes::from(text.into_bytes()))
+    }
+}
+
+impl From<&String> for Utf8Bytes {
+    fn from(text: &String) -> Utf8Bytes {
+        Utf8Bytes(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl From<&str> for Utf8Bytes {
+    /// Copies the text (use [`Utf8Bytes::from_static`] for a `'static` one).
+    fn from(text: &str) -> Utf8Bytes {
+        Utf8Bytes(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl From<alloc::boxed::Box<str>> for Utf8Bytes {
+    fn from(text: alloc::boxed::Box<str>) -> Utf8Bytes {
+        Utf8Bytes::from(String::from(text))
+    }
+}
+
+impl TryFrom<Bytes> for Utf8Bytes {
+    type Error = Utf8Error;
+
+    /// Checks that the bytes are UTF-8 (at SIMD speed), without copying them.
+    fn try_from(bytes: Bytes) -> Result<Utf8Bytes, Utf8Error> {
+        validate(&bytes)?;
+        Ok(Utf8Bytes(bytes))
+    }
+}
+
+impl TryFrom<Vec<u8>> for Utf8Bytes {
+    type Error = Utf8Error;
+
+    fn try_from(bytes: Vec<u8>) -> Result<Utf8Bytes, Utf8Error> {
+        Utf8Bytes::try_from(Bytes::from(bytes))
+    }
+}
+
+impl From<Utf8Bytes> for Bytes {
+    fn from(text: Utf8Bytes) -> Bytes {
+        text.0
+    }
+}
+
+impl PartialEq<str> for Utf8Bytes {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Utf8Bytes {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Utf8Bytes {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Utf8Bytes> for str {
+    fn eq(&self, other: &Utf8Bytes) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Utf8Bytes> for &str {
+    fn eq(&self, other: &Utf8Bytes) -> bool {
+        *self == other.as_str()
+    }
 }
 
 #[cfg(test)]
@@ -366,5 +545,24 @@ mod tests {
     fn into_string_validates() {
         assert_eq!(into_string(b"abc".to_vec()).as_deref(), Ok("abc"));
         assert_eq!(into_string(b"a\xffc".to_vec()), Err(b"a\xffc".to_vec()));
+    }
+
+    #[test]
+    fn utf8_bytes_checks_what_it_is_given() {
+        assert_eq!(
+            Utf8Bytes::try_from(Bytes::from_static("κόσμε".as_bytes())).unwrap(),
+            "κόσμε"
+        );
+        assert_eq!(Utf8Bytes::try_from(alloc::vec![b'a', 0xFF]), Err(Utf8Error));
+        assert_eq!(
+            Utf8Bytes::try_from(Bytes::from_static(b"\xe2\x82")),
+            Err(Utf8Error)
+        );
+        let owned = String::from("abc");
+        let ptr = owned.as_ptr();
+        let text = Utf8Bytes::from(owned);
+        assert_eq!(text.as_ptr(), ptr, "a String's buffer is taken, not copied");
+        assert_eq!(Bytes::from(text.clone()), Bytes::from_static(b"abc"));
+        assert_eq!(alloc::format!("{text} {text:?}"), "abc \"abc\"");
     }
 }

@@ -26,7 +26,7 @@ fn test_messages() -> Vec<Message> {
         messages.push(Message::Binary(
             (0..size).map(|i| (i % 251) as u8).collect(),
         ));
-        messages.push(Message::Text("é".repeat(size / 2) + &"x".repeat(size % 2)));
+        messages.push(Message::text("é".repeat(size / 2) + &"x".repeat(size % 2)));
     }
     messages
 }
@@ -96,7 +96,7 @@ async fn tokio_server_blocking_client_all_sizes_then_client_closes() {
             socket.read().unwrap(),
             Some(Message::Close {
                 code: CloseCode::new(4001),
-                reason: String::new()
+                reason: String::new().into()
             })
         );
         assert_eq!(socket.read().unwrap(), None);
@@ -113,11 +113,11 @@ async fn blocking_server_tokio_client_all_sizes_fragmented_with_pings() {
         .await
         .unwrap();
     for message in test_messages() {
-        socket.send(Message::Ping(b"p".to_vec())).await.unwrap();
+        socket.send(Message::ping(b"p".to_vec())).await.unwrap();
         socket.send(message.clone()).await.unwrap();
         assert_eq!(
             socket.recv().await.unwrap(),
-            Some(Message::Pong(b"p".to_vec()))
+            Some(Message::pong(b"p".to_vec()))
         );
         let echo = socket.recv().await.unwrap();
         assert!(
@@ -302,18 +302,18 @@ async fn split_halves_answer_pings_while_the_writer_is_idle() {
     let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
     for i in 0..50u32 {
         socket
-            .send(Message::Ping(i.to_be_bytes().to_vec()))
+            .send(Message::ping(i.to_be_bytes().to_vec()))
             .await
             .unwrap();
         assert_eq!(
             socket.recv().await.unwrap(),
-            Some(Message::Pong(i.to_be_bytes().to_vec()))
+            Some(Message::pong(i.to_be_bytes().to_vec()))
         );
     }
     go_tx.send(()).unwrap();
     for i in 0..100 {
         // Pings keep arriving while the writer sends.
-        socket.send(Message::Ping(vec![1])).await.unwrap();
+        socket.send(Message::ping(vec![1])).await.unwrap();
         let mut got = socket.recv().await.unwrap().unwrap();
         while let Message::Pong(_) = got {
             got = socket.recv().await.unwrap().unwrap();
@@ -350,7 +350,7 @@ async fn recv_is_cancellation_safe_in_select() {
             // Messages in several fragments, sent in slices with pauses, so that receives
             // are often cancelled in the middle of a frame or of a message.
             let payload: Vec<u8> = (0..5000).map(|j| (i + j) as u8).collect();
-            socket.send(Message::Binary(payload)).await.unwrap();
+            socket.send(Message::binary(payload)).await.unwrap();
             if i % 10 == 0 {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
@@ -401,7 +401,7 @@ async fn backpressure_bounds_the_send_buffer_and_reading_is_demand_driven() {
     });
     let (mut socket, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
     socket.set_high_water(64 * 1024);
-    let chunk = Message::Binary(vec![7; 16 * 1024]);
+    let chunk = Message::binary(vec![7; 16 * 1024]);
     let mut sent = 0usize;
     let mut peak = 0usize;
     // Send until a send blocks for 200 ms: the peer is not reading.
@@ -468,7 +468,7 @@ async fn thousand_concurrent_connections_through_the_echo_server_example() {
             barrier.wait().await;
             let text = format!("client {i}");
             socket.send(Message::text(text.clone())).await.unwrap();
-            assert_eq!(socket.recv().await.unwrap(), Some(Message::Text(text)));
+            assert_eq!(socket.recv().await.unwrap(), Some(Message::text(text)));
             socket.close(CloseCode::NORMAL, "").await.unwrap();
             socket.connection().is_closed_cleanly()
         }));
@@ -485,7 +485,7 @@ fn nonblocking_stream_resumes_after_would_block() {
     socket.get_mut().set_nonblocking(true).unwrap();
     // Nothing to read yet: WouldBlock, and the WebSocket stays usable.
     assert!(socket.read().unwrap_err().is_would_block());
-    let big = Message::Binary(vec![3; 4 << 20]);
+    let big = Message::binary(vec![3; 4 << 20]);
     let mut queued = false;
     match socket.send(big.clone()) {
         Ok(()) => {}
@@ -594,8 +594,8 @@ async fn blocking_streaming_read_of_a_large_message() {
         let (stream, _) = listener.accept().await.unwrap();
         let mut socket = ws::accept(stream).await.unwrap();
         let big: Vec<u8> = (0..(16u32 << 20)).map(|i| (i % 253) as u8).collect();
-        socket.send(Message::Binary(big)).await.unwrap();
-        socket.send(Message::Ping(b"mid".to_vec())).await.unwrap();
+        socket.send(Message::binary(big)).await.unwrap();
+        socket.send(Message::ping(b"mid".to_vec())).await.unwrap();
         socket.send(Message::text("after")).await.unwrap();
         socket.close(CloseCode::NORMAL, "").await.unwrap();
     });
@@ -624,7 +624,7 @@ async fn blocking_streaming_read_of_a_large_message() {
         assert!(largest <= 64 * 1024, "a chunk of {largest} bytes");
         assert_eq!(
             socket.read_chunk().unwrap(),
-            Some(blocking::Chunk::Control(Message::Ping(b"mid".to_vec())))
+            Some(blocking::Chunk::Control(Message::ping(b"mid".to_vec())))
         );
         assert_eq!(
             socket.read_chunk().unwrap(),
@@ -698,14 +698,14 @@ async fn tokio_large_frames_in_slices_are_exact_and_validated() {
         "no recv was cancelled; the test proved less than it says"
     );
     assert!(
-        received[0] == Message::Binary(binary.clone()),
+        received[0] == Message::binary(binary.clone()),
         "binary differs"
     );
-    assert!(received[1] == Message::Text(text), "text differs");
+    assert!(received[1] == Message::text(text), "text differs");
     // The ping is reported between the fragments' message and the rest, in wire order.
-    assert_eq!(received[2], Message::Ping(b"hi".to_vec()));
+    assert_eq!(received[2], Message::ping(b"hi".to_vec()));
     assert!(
-        received[3] == Message::Binary(binary),
+        received[3] == Message::binary(binary),
         "fragmented binary differs"
     );
 

@@ -128,7 +128,7 @@ fn negotiated_in_the_handshake_and_messages_round_trip() {
         Message::binary(binary.clone()),
         Message::text("short"), // below the threshold: sent uncompressed
         Message::text(""),
-        Message::Ping(b"p".to_vec()),
+        Message::ping(b"p".to_vec()),
         Message::text(text.clone()),
     ];
     for m in &messages {

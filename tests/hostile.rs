@@ -1071,7 +1071,7 @@ fn valid_close_codes_at_the_range_boundaries_are_echoed() {
         got,
         [Got::Event(Some(Message::Close {
             code: CloseCode::NO_STATUS_RECEIVED,
-            reason: String::new()
+            reason: String::new().into()
         }))]
     );
     let mut out = Vec::new();

@@ -22,7 +22,7 @@ fn messages_flow_both_ways() {
         Message::text("héllo wörld €𝄞"),
         Message::binary(vec![]),
         Message::binary(big.clone()),
-        Message::Ping(b"are you there".to_vec()),
+        Message::ping(b"are you there".to_vec()),
     ] {
         pair.client.send(&m).unwrap();
         pair.server.send(&m).unwrap();
@@ -36,9 +36,9 @@ fn messages_flow_both_ways() {
                 Message::text("héllo wörld €𝄞"),
                 Message::binary(vec![]),
                 Message::binary(big.clone()),
-                Message::Ping(b"are you there".to_vec()),
+                Message::ping(b"are you there".to_vec()),
                 // The automatic answer to our own ping.
-                Message::Pong(b"are you there".to_vec()),
+                Message::pong(b"are you there".to_vec()),
             ]
         );
     }
@@ -169,11 +169,11 @@ fn streaming_a_message_with_control_frames_in_between() {
     assert_eq!(
         pair.server.drain(),
         [
-            Message::Ping(b"mid".to_vec()),
+            Message::ping(b"mid".to_vec()),
             Message::text("part one, € split: €"),
         ]
     );
-    assert_eq!(pair.client.drain(), [Message::Pong(b"mid".to_vec())]);
+    assert_eq!(pair.client.drain(), [Message::pong(b"mid".to_vec())]);
 }
 
 #[test]
@@ -218,8 +218,8 @@ fn keepalive_ping_and_idle_timeout() {
     assert_eq!(server.handle_timeout(secs(10)), None);
     pair.drive();
     // The server pinged; the client answered; the pong is activity.
-    assert_eq!(pair.client.drain(), [Message::Ping(vec![])]);
-    assert_eq!(pair.server.drain(), [Message::Pong(vec![])]);
+    assert_eq!(pair.client.drain(), [Message::ping(vec![])]);
+    assert_eq!(pair.server.drain(), [Message::pong(vec![])]);
     let server = &mut pair.server.conn;
     assert_eq!(server.handle_timeout(secs(11)), None);
     assert_eq!(server.poll_timeout(), Some(secs(21)));
@@ -273,7 +273,7 @@ fn queued_pongs_are_bounded_and_keep_the_latest() {
     let mut pair = Pair::connect_default().unwrap();
     // 40 pings delivered before the server transmits anything.
     for i in 0..40u8 {
-        pair.client.send(&Message::Ping(vec![i])).unwrap();
+        pair.client.send(&Message::ping(vec![i])).unwrap();
     }
     pair.client_to_server();
     assert_eq!(pair.server.drain().len(), 40);

@@ -17,10 +17,10 @@ struct Outgoing {
 
 fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        4 => ".{0,300}".prop_map(Message::Text),
-        4 => prop::collection::vec(any::<u8>(), 0..2000).prop_map(Message::Binary),
-        1 => prop::collection::vec(any::<u8>(), 0..=125).prop_map(Message::Ping),
-        1 => prop::collection::vec(any::<u8>(), 0..=125).prop_map(Message::Pong),
+        4 => ".{0,300}".prop_map(Message::text),
+        4 => prop::collection::vec(any::<u8>(), 0..2000).prop_map(Message::binary),
+        1 => prop::collection::vec(any::<u8>(), 0..=125).prop_map(Message::ping),
+        1 => prop::collection::vec(any::<u8>(), 0..=125).prop_map(Message::pong),
     ]
 }
 

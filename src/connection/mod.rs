@@ -214,6 +214,8 @@ struct Receiver {
     compressed: bool,
     /// Bytes inflated so far for the current compressed message.
     inflated: u64,
+    /// After a receive that waited for a whole data frame: that frame's length.
+    need: u64,
 }
 
 /// The state of a fragmented message being sent.

@@ -31,7 +31,7 @@ impl Connection {
     /// [`ProtocolError::close_code`] queued for [`poll_transmit`](Connection::poll_transmit).
     #[inline]
     pub fn receive<'a>(&mut self, buf: &'a mut [u8]) -> Result<Received<'a>, ProtocolError> {
-        self.receive_inner(buf, None)
+        self.receive_inner(buf, None, false)
     }
 
     /// [`receive`](Connection::receive) for a connection with permessage-deflate enabled:
@@ -48,15 +48,21 @@ impl Connection {
         buf: &'a mut [u8],
         inflated: &'a mut Vec<u8>,
     ) -> Result<Received<'a>, ProtocolError> {
-        self.receive_inner(buf, Some(inflated))
+        self.receive_inner(buf, Some(inflated), false)
     }
 
+    /// `receive` or `receive_into`; with `whole`, a data frame is only consumed once all
+    /// of it is in `buf` (its header is checked as soon as it arrives, failing the
+    /// connection as usual), and [`frame_need`](Connection::frame_need) says how many
+    /// bytes it needs until then. A frame already being streamed continues in pieces.
     #[inline]
-    fn receive_inner<'a>(
+    pub(crate) fn receive_inner<'a>(
         &mut self,
         buf: &'a mut [u8],
         inflated: Option<&'a mut Vec<u8>>,
+        whole: bool,
     ) -> Result<Received<'a>, ProtocolError> {
+        self.rx.need = 0;
         if !self.life.may_receive() {
             return Ok(Received {
                 consumed: buf.len(),
@@ -66,7 +72,20 @@ impl Connection {
         if self.rx.in_frame {
             return self.receive_payload(buf, 0, inflated);
         }
-        self.receive_frame(buf, inflated)
+        self.receive_frame(buf, inflated, whole)
+    }
+
+    /// After a `whole` receive that consumed nothing: the length of the incomplete data
+    /// frame at the start of the buffer (header and payload), or 0 when not even its
+    /// header is complete.
+    #[inline]
+    pub(crate) fn frame_need(&self) -> u64 {
+        self.rx.need
+    }
+
+    /// The kind of the data message being received, if one is in progress.
+    pub(crate) fn receiving(&self) -> Option<MessageKind> {
+        self.rx.message
     }
 
     /// Payload bytes of the data frame being received that have not arrived yet (0 between
@@ -91,6 +110,7 @@ impl Connection {
         &mut self,
         buf: &'a mut [u8],
         inflated: Option<&'a mut Vec<u8>>,
+        whole: bool,
     ) -> Result<Received<'a>, ProtocolError> {
         let (header, header_len) = match FrameHeader::decode(buf) {
             Ok(Status::Complete(h)) => h,
@@ -133,23 +153,32 @@ impl Connection {
                 event: Some(event),
             });
         }
-        self.start_data_frame(&header)?;
+        let kind = match self.check_data_frame(&header) {
+            Ok(kind) => kind,
+            Err(e) => return Err(self.fail(e)),
+        };
+        if whole && ((buf.len() - header_len) as u64) < header.payload_len {
+            self.rx.need = (header_len as u64).saturating_add(header.payload_len);
+            return Ok(need_more(0));
+        }
+        self.start_data_frame(&header, kind);
         self.receive_payload(buf, header_len, inflated)
     }
 
-    /// Checks a data frame's header against the message in progress and the limits.
+    /// Checks a data frame's header against the message in progress and the limits,
+    /// changing nothing; returns the kind of message it belongs to.
     #[inline]
-    fn start_data_frame(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+    fn check_data_frame(&self, header: &FrameHeader) -> Result<MessageKind, ProtocolError> {
         let kind = match (header.opcode, self.rx.message) {
             // §5.4: "a message [...] consists of a single frame with the FIN bit clear and an
             // opcode other than 0, followed by zero or more frames with the FIN bit clear and
             // the opcode set to 0, and terminated by a single frame with the FIN bit set and
             // an opcode of 0."
             (OpCode::Continuation, None) => {
-                return Err(self.fail(ProtocolError::UnexpectedContinuation));
+                return Err(ProtocolError::UnexpectedContinuation);
             }
             (OpCode::Continuation, Some(kind)) => kind,
-            (_, Some(_)) => return Err(self.fail(ProtocolError::ExpectedContinuation)),
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (OpCode::Text, None) => MessageKind::Text,
             (_, None) => MessageKind::Binary,
         };
@@ -173,29 +202,35 @@ impl Connection {
         };
         if len > frame_limit {
             let limit = self.config.max_frame_size;
-            return Err(self.fail(ProtocolError::FrameTooLarge { limit }));
+            return Err(ProtocolError::FrameTooLarge { limit });
         }
         let message_len = self.rx.message_len.saturating_add(len);
         if message_len > message_limit {
             let limit = self.config.max_message_size;
-            return Err(self.fail(ProtocolError::MessageTooLarge { limit }));
+            return Err(ProtocolError::MessageTooLarge { limit });
         }
         if self.rx.fragments >= self.config.max_fragments {
             let limit = self.config.max_fragments;
-            return Err(self.fail(ProtocolError::TooManyFragments { limit }));
+            return Err(ProtocolError::TooManyFragments { limit });
         }
+        Ok(kind)
+    }
+
+    /// Starts receiving a data frame that [`check_data_frame`](Connection::check_data_frame)
+    /// accepted as part of a `kind` message.
+    #[inline]
+    fn start_data_frame(&mut self, header: &FrameHeader, kind: MessageKind) {
         if header.opcode != OpCode::Continuation {
             self.rx.compressed = header.rsv1;
         }
         self.rx.message = Some(kind);
-        self.rx.message_len = message_len;
+        self.rx.message_len += header.payload_len;
         self.rx.fragments += 1;
         self.rx.in_frame = true;
-        self.rx.remaining = len;
+        self.rx.remaining = header.payload_len;
         self.rx.frame_fin = header.fin;
         self.rx.mask = header.mask;
         self.rx.mask_offset = 0;
-        Ok(())
     }
 
     /// Delivers the current data frame's payload from `buf[start..]`.

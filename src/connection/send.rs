@@ -181,6 +181,21 @@ impl Connection {
         Ok(self.finish_header(header))
     }
 
+    /// Encodes the header of a whole message sent as one frame, for a payload the caller
+    /// writes itself (a server's vectored write of header and payload, with no copy):
+    /// [`send_message`](Connection::send_message)'s checks, then
+    /// [`encode_header`](Connection::encode_header). Never compressed or fragmented.
+    pub fn encode_message_header(
+        &mut self,
+        kind: MessageKind,
+        payload_len: u64,
+    ) -> Result<EncodedHeader, UsageError> {
+        if self.tx.message.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        self.encode_header(kind, payload_len, true)
+    }
+
     /// Appends a ping (payload of at most 125 bytes) to `out`.
     pub fn send_ping(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), UsageError> {
         self.send_control(OpCode::Ping, payload, out)
@@ -250,15 +265,19 @@ impl Connection {
                 self.write_control(OpCode::Pong, pong.as_slice(), out);
             }
         }
-        if !self.life.close_sent() {
-            if core::mem::take(&mut self.pending.ping) {
-                self.write_control(OpCode::Ping, &[], out);
-            }
+        if !self.life.close_sent() && core::mem::take(&mut self.pending.ping) {
+            self.write_control(OpCode::Ping, &[], out);
         }
         if let Some(close) = self.pending.close.take() {
             self.write_close(&close, out);
         }
         out.len() - start
+    }
+
+    /// Whether a Close frame (a reply, a failure's, an idle timeout's) waits for
+    /// [`poll_transmit`](Connection::poll_transmit).
+    pub(crate) fn close_pending(&self) -> bool {
+        self.pending.close.is_some()
     }
 
     /// Whether [`poll_transmit`](Connection::poll_transmit) has something to write.

@@ -33,10 +33,11 @@
 
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::TcpStream;
-use std::string::{String, ToString};
+use std::string::String;
 use std::vec::Vec;
 
-use super::driver::{Driver, Piece, Step};
+use super::buffer::MAX_SLICES;
+use super::driver::{Driver, Step};
 use super::{Decision, Error, accept_all};
 use crate::close::CloseCode;
 use crate::config::Config;
@@ -174,36 +175,46 @@ fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-/// A piece of a message from [`WebSocket::read_chunk`].
-#[derive(Debug, PartialEq, Eq)]
-pub enum Chunk<'a> {
-    /// Part of a text message; the last part has `fin` set.
-    Text {
-        /// The bytes (the whole message is UTF-8; a part may split a sequence).
-        data: &'a [u8],
-        /// This is the message's last part.
-        fin: bool,
-    },
-    /// Part of a binary message; the last part has `fin` set.
-    Binary {
-        /// The bytes.
-        data: &'a [u8],
-        /// This is the message's last part.
-        fin: bool,
-    },
-    /// A ping, pong, or the peer's Close.
-    Control(Message),
-}
+pub use crate::reader::Chunk;
 
 /// A WebSocket over a blocking or non-blocking `Read + Write` stream.
 ///
 /// Pings are answered, and the close handshake is completed, while reading: keep calling
 /// [`read`](WebSocket::read) until it returns `Ok(None)`.
+///
+/// # Memory
+///
+/// Received messages are split off the read buffer without copying. Whenever the read
+/// buffer is empty, it is released before the next read, which goes into a small stack
+/// buffer: an idle connection, blocked in `read`, holds no buffer memory. Bytes queued for
+/// writing are bounded by the high-water mark
+/// ([`DEFAULT_HIGH_WATER`](crate::io::DEFAULT_HIGH_WATER)): past it, reading stops until
+/// the queue is written (a blocking stream simply blocks), automatic pongs wait in the
+/// connection (the latest 16 are kept), and [`write`](WebSocket::write) refuses more
+/// ([`Error::BufferFull`]).
 #[derive(Debug)]
 pub struct WebSocket<S> {
     stream: S,
     driver: Driver,
 }
+
+/// What [`WebSocket::into_parts`] hands back: the stream and everything buffered, so that
+/// nothing received or queued is lost.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Parts<S> {
+    /// The stream.
+    pub stream: S,
+    /// Bytes received and not yet processed.
+    pub read_buf: bytes::BytesMut,
+    /// Bytes queued and not yet written.
+    pub write_buf: Vec<u8>,
+    /// The connection state machine.
+    pub connection: Connection,
+}
+
+/// The size of the stack buffer that reads go into while the read buffer is released.
+const STACK_READ: usize = 4096;
 
 impl<S: Read + Write> WebSocket<S> {
     /// Wraps a stream whose handshake is done: `conn` is the connection and `leftover` the
@@ -226,16 +237,20 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`Error::Protocol`] when the peer broke the protocol (our Close was sent),
     /// [`Error::AbnormalClosure`] when the transport ended without a close handshake, and
     /// [`Error::Io`] — `WouldBlock`/`TimedOut` from a non-blocking stream or one with a read
-    /// timeout leave the WebSocket resumable.
+    /// timeout leave the WebSocket resumable. A write that failed while answering (a pong)
+    /// after a message was read is reported by the next call: the message is delivered
+    /// first.
     pub fn read(&mut self) -> Result<Option<Message>, Error> {
+        if let Some(e) = self.driver.deferred.take() {
+            return Err(e);
+        }
         loop {
             if self.driver.finished {
                 return Ok(None);
             }
             match self.driver.decode() {
                 Step::Message(message) => {
-                    self.driver.queue_control();
-                    self.try_flush()?;
+                    self.answer_after_read();
                     return Ok(Some(message));
                 }
                 Step::Failed(e) => return Err(self.fail(e)),
@@ -255,37 +270,36 @@ impl<S: Read + Write> WebSocket<S> {
     /// Finish a message with `read_chunk` before going back to [`read`](WebSocket::read).
     /// Returns `Ok(None)` at the end of the stream, like `read`.
     pub fn read_chunk(&mut self) -> Result<Option<Chunk<'_>>, Error> {
+        if let Some(e) = self.driver.deferred.take() {
+            return Err(e);
+        }
         loop {
             if self.driver.finished {
                 return Ok(None);
             }
-            match self.driver.decode_piece() {
-                Piece::Data {
-                    kind,
-                    start,
-                    len,
-                    fin,
-                    inflated,
-                } => {
-                    self.driver.queue_control();
-                    self.try_flush()?;
-                    let data = self.driver.piece_data(start, len, inflated);
-                    return Ok(Some(match kind {
-                        crate::MessageKind::Text => Chunk::Text { data, fin },
-                        crate::MessageKind::Binary => Chunk::Binary { data, fin },
-                    }));
+            // Whether a piece is ready, without keeping the borrow (the answer to a ping
+            // is written before the piece is handed out).
+            match self.driver.reader.next_chunk(&mut self.driver.conn) {
+                Ok(true) => {
+                    self.answer_after_read();
+                    return Ok(self.driver.reader.lent_chunk());
                 }
-                Piece::Control(message) => {
-                    self.driver.queue_control();
-                    self.try_flush()?;
-                    return Ok(Some(Chunk::Control(message)));
-                }
-                Piece::Failed(e) => return Err(self.fail(e)),
-                Piece::NeedInput => {}
+                Ok(false) => {}
+                Err(e) => return Err(self.fail(e)),
             }
             if !self.read_input()? {
                 return self.driver.outcome().map(|()| None);
             }
+        }
+    }
+
+    /// After input produced something for the application: send what the connection
+    /// queued (a pong), best effort. A write error is kept for the next call, so the
+    /// message that was read is not lost.
+    fn answer_after_read(&mut self) {
+        self.driver.queue_control();
+        if let Err(e) = self.try_flush() {
+            self.driver.deferred.get_or_insert(e);
         }
     }
 
@@ -302,20 +316,43 @@ impl<S: Read + Write> WebSocket<S> {
     fn read_input(&mut self) -> Result<bool, Error> {
         self.driver.queue_control();
         self.try_flush()?;
-        if self.driver.conn.should_close_transport() && self.driver.wbuf.is_empty() {
+        if self.driver.write_blocked() {
+            // The peer does not read what we send: stop reading it (TCP pushes back)
+            // until the queue drains. Blocks, or `WouldBlock` for a non-blocking stream.
+            self.flush()?;
+        }
+        if self.driver.conn.should_close_transport() && self.driver.writer.is_empty() {
             self.driver.finished = true;
             return Ok(false);
         }
         loop {
-            let spare = self.driver.rbuf.spare();
-            match self.stream.read(spare) {
+            let result = if self.driver.reader.buffered() == 0 {
+                // Nothing buffered: release the buffers and read into the stack, so that
+                // a connection blocked here, idle, holds no buffer memory.
+                self.driver.release_idle();
+                let mut chunk = [0u8; STACK_READ];
+                self.stream.read(&mut chunk).inspect(|&n| {
+                    self.driver
+                        .reader
+                        .extend_from_read(&chunk[..n], n == STACK_READ)
+                })
+            } else {
+                let buf = self.driver.reader.read_buf();
+                let len = buf.len();
+                // `Read` needs initialised memory: zero what this read may fill.
+                let room = (buf.capacity() - len).max(1);
+                buf.resize(len + room, 0);
+                let result = self.stream.read(&mut buf[len..]);
+                buf.truncate(len + *result.as_ref().unwrap_or(&0));
+                result
+            };
+            match result {
                 Ok(0) => {
                     self.driver.conn.receive_eof();
                     self.driver.finished = true;
                     return Ok(false);
                 }
-                Ok(n) => {
-                    self.driver.rbuf.filled(n);
+                Ok(_) => {
                     self.driver.tick();
                     return Ok(true);
                 }
@@ -339,25 +376,41 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     ///
     /// [`Error::Usage`] if the message cannot be sent now (e.g. after our Close; nothing
-    /// was queued), or an I/O error from writing. A `WouldBlock` means the message is
-    /// queued: [`flush`](WebSocket::flush) when the stream is writable.
-    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+    /// was queued), [`Error::BufferFull`] (see [`write`](WebSocket::write)), or an I/O
+    /// error from writing. A `WouldBlock` means the message is queued:
+    /// [`flush`](WebSocket::flush) when the stream is writable.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         self.write(message)?;
         self.flush()
     }
 
     /// Queues `message` without writing it.
-    pub fn write(&mut self, message: Message) -> Result<(), Error> {
-        self.driver.encode(&message)
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BufferFull`], carrying the message back, when more than the high-water
+    /// mark is queued and could not be written (a non-blocking stream that is not
+    /// writable): flush when the stream is writable, then try again.
+    pub fn write(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
+        if self.driver.write_blocked() {
+            match self.flush() {
+                Err(e) if e.is_would_block() => return Err(Error::BufferFull(message)),
+                other => other?,
+            }
+        }
+        self.driver.encode(message)
     }
 
     /// Writes everything queued and flushes the stream.
     pub fn flush(&mut self) -> Result<(), Error> {
         self.driver.queue_control();
-        while !self.driver.wbuf.is_empty() {
-            match self.stream.write(self.driver.wbuf.pending()) {
+        while !self.driver.writer.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let n = self.driver.writer.slices(&mut slices);
+            match self.stream.write_vectored(&slices[..n]) {
                 Ok(0) => return Err(io::Error::from(ErrorKind::WriteZero).into()),
-                Ok(n) => self.driver.wbuf.advance(n),
+                Ok(n) => self.driver.writer.advance(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }
@@ -377,10 +430,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// Sends a Close frame with `code` and `reason`. Keep calling
     /// [`read`](WebSocket::read) until it returns `Ok(None)` to complete the handshake.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.send(Message::Close {
-            code,
-            reason: reason.to_string(),
-        })
+        self.send(Message::close(code, reason))
     }
 
     /// The subprotocol agreed in the handshake, if any.
@@ -393,9 +443,26 @@ impl<S: Read + Write> WebSocket<S> {
         self.driver.protocol = protocol;
     }
 
+    /// Sets the high-water mark (default
+    /// [`DEFAULT_HIGH_WATER`](crate::io::DEFAULT_HIGH_WATER)).
+    pub fn set_high_water(&mut self, bytes: usize) {
+        self.driver.high_water = bytes.max(1);
+    }
+
     /// Whether queued bytes wait for the stream to become writable.
     pub fn wants_write(&self) -> bool {
-        !self.driver.wbuf.is_empty()
+        !self.driver.writer.is_empty()
+    }
+
+    /// Bytes queued and not yet written to the stream.
+    pub fn buffered_amount(&self) -> usize {
+        self.driver.writer.len()
+    }
+
+    /// The memory held in buffers (read buffer, message being assembled, write queue), in
+    /// bytes of capacity: what the adapter costs this connection beyond its fixed size.
+    pub fn buffer_capacity(&self) -> usize {
+        self.driver.buffer_capacity()
     }
 
     /// The connection state machine, e.g. to read its state or close code.
@@ -414,9 +481,22 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self.stream
     }
 
-    /// The underlying stream.
+    /// The underlying stream. Bytes received but not processed, and bytes queued but not
+    /// written, are dropped: use [`into_parts`](WebSocket::into_parts) to keep them.
     pub fn into_inner(self) -> S {
         self.stream
+    }
+
+    /// The stream and everything buffered: bytes received and not processed, bytes queued
+    /// and not written, and the connection.
+    pub fn into_parts(mut self) -> Parts<S> {
+        let write_buf = self.driver.writer.take_all();
+        Parts {
+            stream: self.stream,
+            read_buf: self.driver.reader.into_unread(),
+            write_buf,
+            connection: self.driver.conn,
+        }
     }
 }
 
@@ -445,50 +525,10 @@ impl WebSocket<TcpStream> {
 }
 
 impl<S: Read + Write> WebSocket<S> {
-    /// Writes a large binary or text payload from the caller's buffer without copying it
-    /// (a vectored write of header and payload). Servers only: a client must mask, which
-    /// means copying. Falls back to [`send`](WebSocket::send) semantics otherwise.
-    pub fn send_binary_vectored(&mut self, payload: &[u8]) -> Result<(), Error> {
-        if !self.driver.is_server() {
-            return self.send(Message::Binary(payload.to_vec()));
-        }
-        self.flush()?;
-        let header = self.driver.conn.encode_header(
-            crate::MessageKind::Binary,
-            payload.len() as u64,
-            true,
-        )?;
-        let head = header.as_bytes();
-        let total = head.len() + payload.len();
-        let mut written = 0;
-        while written < total {
-            let result = if written < head.len() {
-                self.stream
-                    .write_vectored(&[IoSlice::new(&head[written..]), IoSlice::new(payload)])
-            } else {
-                self.stream.write(&payload[written - head.len()..])
-            };
-            match result {
-                Ok(0) => return Err(io::Error::from(ErrorKind::WriteZero).into()),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    // Keep the rest so that nothing is lost: queue it for flush().
-                    if written < head.len() {
-                        self.driver.wbuf.buf.extend_from_slice(&head[written..]);
-                        self.driver.wbuf.buf.extend_from_slice(payload);
-                    } else {
-                        self.driver
-                            .wbuf
-                            .buf
-                            .extend_from_slice(&payload[written - head.len()..]);
-                    }
-                    return Err(e.into());
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        self.stream.flush()?;
-        Ok(())
+    /// Sends a binary message from a shared buffer. A server writes a large payload
+    /// straight from it after its header (a vectored write, no copy); this is what
+    /// [`send`](WebSocket::send) does with any `Bytes` payload.
+    pub fn send_binary_vectored(&mut self, payload: impl Into<bytes::Bytes>) -> Result<(), Error> {
+        self.send(Message::Binary(payload.into()))
     }
 }

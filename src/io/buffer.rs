@@ -1,179 +1,165 @@
-//! The adapters' buffers, sized for cheap idle connections.
+//! The adapters' write queue: frames waiting for the transport, in order.
 //!
-//! The core streams data-frame payloads as they arrive, so the read buffer never has to
-//! hold a whole frame: only a frame header plus a control frame (139 bytes) must fit. It
-//! starts unallocated, grows (doubling, up to [`MAX_READ`]) while reads keep filling it,
-//! and is released when a read finds the connection idle.
+//! Small frames (and every client frame, which must be masked) are encoded into an owned
+//! buffer; the payload of a large server frame is queued as the application's own
+//! [`Bytes`] after its header, and written with one vectored write — no copy. The read side
+//! is the core's [`MessageReader`](crate::MessageReader).
 
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::vec::Vec;
 
-/// The first allocation of a read buffer.
-pub(crate) const MIN_READ: usize = 4 * 1024;
-/// The largest read buffer: enough to amortise system calls on bulk transfers.
-pub(crate) const MAX_READ: usize = 64 * 1024;
-/// A write buffer larger than this is released once drained.
+use bytes::Bytes;
+
+/// An owned buffer larger than this is freed once written, rather than kept for reuse.
 const KEEP_WRITE: usize = 64 * 1024;
 
-/// Bytes read from the transport and not yet consumed by the connection.
-#[derive(Debug, Default)]
-pub(crate) struct ReadBuffer {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    /// The last read filled the buffer: the next one gets a bigger buffer.
-    grow: bool,
-    /// The size the buffer had when it was last released: a busy connection that goes
-    /// quiet between messages gets its buffer back at that size, not at the minimum.
-    hint: usize,
+/// The most slices handed to one vectored write.
+pub(crate) const MAX_SLICES: usize = 16;
+
+#[derive(Debug)]
+enum Segment {
+    /// Frames encoded here (headers, small or masked payloads, control frames).
+    Owned(Vec<u8>),
+    /// The payload of a large server frame, shared with the application.
+    Shared(Bytes),
 }
 
-impl ReadBuffer {
-    /// The unconsumed bytes.
-    #[inline]
-    pub(crate) fn unread(&mut self) -> &mut [u8] {
-        &mut self.buf[self.start..self.end]
-    }
-
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.start == self.end
-    }
-
-    #[inline]
-    pub(crate) fn consume(&mut self, n: usize) {
-        self.start += n;
-        debug_assert!(self.start <= self.end);
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
+impl Segment {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Segment::Owned(v) => v,
+            Segment::Shared(b) => b,
         }
-    }
-
-    /// The position of the first unconsumed byte within the buffer.
-    #[inline]
-    pub(crate) fn start(&self) -> usize {
-        self.start
-    }
-
-    /// Bytes at absolute positions (see [`start`](ReadBuffer::start)).
-    #[inline]
-    pub(crate) fn slice(&self, start: usize, len: usize) -> &[u8] {
-        &self.buf[start..start + len]
-    }
-
-    /// Room to read into: moves unconsumed bytes to the front and grows when full.
-    pub(crate) fn spare(&mut self) -> &mut [u8] {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.end == self.buf.len() || (self.grow && self.buf.len() < MAX_READ) {
-            let len = if self.buf.is_empty() && self.grow {
-                self.hint.max(MIN_READ)
-            } else {
-                (self.buf.len() * 2).clamp(MIN_READ, MAX_READ.max(self.end + MIN_READ))
-            };
-            self.buf.resize(len, 0);
-        }
-        self.grow = false;
-        &mut self.buf[self.end..]
-    }
-
-    /// Records `n` bytes read into [`spare`](ReadBuffer::spare).
-    #[inline]
-    pub(crate) fn filled(&mut self, n: usize) {
-        self.end += n;
-        debug_assert!(self.end <= self.buf.len());
-        self.grow = n != 0 && self.end == self.buf.len();
-    }
-
-    /// Appends bytes read elsewhere (e.g. left over from the handshake, or read into a
-    /// stack buffer while this one was released). `more` says the source was filled up,
-    /// so more bytes are probably waiting: reallocate at the size last used.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn extend_after_read(&mut self, bytes: &[u8], more: bool) {
-        self.grow = more && self.buf.is_empty();
-        self.extend(bytes);
-    }
-
-    /// Appends bytes read elsewhere (e.g. left over from the handshake).
-    pub(crate) fn extend(&mut self, bytes: &[u8]) {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let spare = self.spare();
-            let n = spare.len().min(rest.len());
-            spare[..n].copy_from_slice(&rest[..n]);
-            self.filled(n);
-            rest = &rest[n..];
-        }
-    }
-
-    /// Whether the buffer currently holds an allocation.
-    #[inline]
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn is_allocated(&self) -> bool {
-        !self.buf.is_empty()
-    }
-
-    /// Frees the memory when nothing is buffered (the connection is idle).
-    pub(crate) fn release_if_empty(&mut self) {
-        if self.is_empty() && self.buf.capacity() != 0 {
-            self.hint = self.buf.len();
-            self.buf = Vec::new();
-            self.grow = false;
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn capacity(&self) -> usize {
-        self.buf.capacity()
     }
 }
 
 /// Bytes waiting to be written to the transport.
 #[derive(Debug, Default)]
-pub(crate) struct WriteBuffer {
-    pub(crate) buf: Vec<u8>,
-    pub(crate) pos: usize,
+pub(crate) struct WriteQueue {
+    segments: VecDeque<Segment>,
+    /// Bytes of the front segment already written.
+    pos: usize,
+    /// Unwritten bytes, in all segments.
+    len: usize,
+    /// A written owned buffer kept for the next frames.
+    spare: Vec<u8>,
 }
 
-impl WriteBuffer {
+impl WriteQueue {
+    /// Unwritten bytes.
     #[inline]
-    pub(crate) fn pending(&self) -> &[u8] {
-        &self.buf[self.pos..]
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
 
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.pos == self.buf.len()
+        self.len == 0
     }
 
+    /// Runs `encode` on the owned buffer at the end of the queue (frames are appended to
+    /// it) and counts what it appended.
     #[inline]
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn len(&self) -> usize {
-        self.buf.len() - self.pos
+    pub(crate) fn encode<R>(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        if !matches!(self.segments.back(), Some(Segment::Owned(_))) {
+            let spare = core::mem::take(&mut self.spare);
+            self.segments.push_back(Segment::Owned(spare));
+        }
+        let Some(Segment::Owned(tail)) = self.segments.back_mut() else {
+            unreachable!("an owned segment was just pushed")
+        };
+        let before = tail.len();
+        let result = encode(tail);
+        self.len += tail.len() - before;
+        result
     }
 
-    /// Marks `n` bytes as written; resets (and trims a large buffer) once drained.
+    /// Queues `bytes` as they are (the payload of a large frame, or a prepared frame).
+    pub(crate) fn push_shared(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.len += bytes.len();
+        self.segments.push_back(Segment::Shared(bytes));
+    }
+
+    /// The first unwritten bytes (one segment's worth).
     #[inline]
-    pub(crate) fn advance(&mut self, n: usize) {
-        self.pos += n;
-        if self.pos == self.buf.len() {
+    pub(crate) fn front(&self) -> &[u8] {
+        match self.segments.front() {
+            Some(segment) => &segment.bytes()[self.pos..],
+            None => &[],
+        }
+    }
+
+    /// The unwritten bytes as slices for a vectored write; returns how many were filled.
+    pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>; MAX_SLICES]) -> usize {
+        let mut n = 0;
+        for (i, segment) in self.segments.iter().enumerate().take(MAX_SLICES) {
+            let bytes = segment.bytes();
+            let bytes = if i == 0 { &bytes[self.pos..] } else { bytes };
+            if !bytes.is_empty() {
+                out[n] = IoSlice::new(bytes);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Marks `n` bytes as written.
+    pub(crate) fn advance(&mut self, mut n: usize) {
+        debug_assert!(n <= self.len);
+        self.len -= n;
+        while let Some(front) = self.segments.front() {
+            let rest = front.bytes().len() - self.pos;
+            if n < rest {
+                self.pos += n;
+                return;
+            }
+            n -= rest;
             self.pos = 0;
-            self.buf.clear();
-            if self.buf.capacity() > KEEP_WRITE {
-                self.buf = Vec::new();
+            if let Some(Segment::Owned(mut v)) = self.segments.pop_front() {
+                // Kept for the next frames, unless large (a burst should not pin memory).
+                if v.capacity() <= KEEP_WRITE && self.spare.capacity() == 0 {
+                    v.clear();
+                    self.spare = v;
+                }
             }
         }
     }
 
+    /// Everything unwritten, copied into one buffer (for a hand-over of the stream).
+    pub(crate) fn take_all(&mut self) -> Vec<u8> {
+        let mut all = Vec::with_capacity(self.len);
+        for (i, segment) in self.segments.iter().enumerate() {
+            let bytes = segment.bytes();
+            all.extend_from_slice(if i == 0 { &bytes[self.pos..] } else { bytes });
+        }
+        *self = WriteQueue::default();
+        all
+    }
+
     /// Frees the memory when nothing is queued.
     pub(crate) fn release_if_empty(&mut self) {
-        if self.is_empty() && self.buf.capacity() != 0 {
-            self.buf = Vec::new();
+        if self.is_empty() {
+            self.segments = VecDeque::new();
+            self.spare = Vec::new();
             self.pos = 0;
         }
+    }
+
+    /// The memory held, in bytes of buffer capacity (shared payloads by their length).
+    pub(crate) fn capacity(&self) -> usize {
+        let segments: usize = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Owned(v) => v.capacity(),
+                Segment::Shared(b) => b.len(),
+            })
+            .sum();
+        segments + self.spare.capacity()
     }
 }
 
@@ -181,34 +167,55 @@ impl WriteBuffer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn grows_while_full_and_keeps_unread_bytes() {
-        let mut r = ReadBuffer::default();
-        assert_eq!(r.capacity(), 0);
-        assert_eq!(r.spare().len(), MIN_READ);
-        // A read that fills the buffer doubles it for the next read.
-        r.filled(MIN_READ);
-        assert_eq!(r.spare().len(), MIN_READ);
-        r.filled(10);
-        r.consume(MIN_READ + 10);
-        assert!(r.is_empty());
-        // ... up to MAX_READ.
-        for _ in 0..10 {
-            let n = r.spare().len();
-            r.filled(n);
-            r.consume(n);
+    fn drain(q: &mut WriteQueue, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while !q.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let n = q.slices(&mut slices);
+            let mut gathered: Vec<u8> =
+                slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
+            gathered.truncate(step);
+            assert_eq!(
+                &q.front()[..q.front().len().min(1)],
+                &gathered[..gathered.len().min(1)]
+            );
+            out.extend_from_slice(&gathered);
+            q.advance(gathered.len());
         }
-        assert_eq!(r.capacity(), MAX_READ);
-        assert!(r.is_empty());
-        r.release_if_empty();
-        assert_eq!(r.capacity(), 0);
+        out
     }
 
     #[test]
-    fn extend_copies_everything() {
-        let mut r = ReadBuffer::default();
-        let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
-        r.extend(&data);
-        assert_eq!(r.unread(), &data[..]);
+    fn frames_come_out_in_order_whatever_the_write_sizes() {
+        for step in [1, 2, 3, 7, 100, 1 << 20] {
+            let mut q = WriteQueue::default();
+            q.encode(|out| out.extend_from_slice(b"head1"));
+            q.push_shared(Bytes::from_static(b"payload-one"));
+            q.encode(|out| out.extend_from_slice(b"pong"));
+            q.encode(|out| out.extend_from_slice(b"+more"));
+            q.push_shared(Bytes::from_static(b""));
+            q.push_shared(Bytes::from_static(b"two"));
+            assert_eq!(q.len(), 5 + 11 + 4 + 5 + 3);
+            assert_eq!(
+                drain(&mut q, step),
+                b"head1payload-onepong+moretwo",
+                "step {step}"
+            );
+            assert!(q.is_empty());
+            assert_eq!(q.front(), b"");
+            // The queue keeps one small buffer for reuse, freed when released.
+            q.release_if_empty();
+            assert_eq!(q.capacity(), 0);
+        }
+    }
+
+    #[test]
+    fn take_all_returns_the_unwritten_bytes() {
+        let mut q = WriteQueue::default();
+        q.encode(|out| out.extend_from_slice(b"abc"));
+        q.push_shared(Bytes::from_static(b"def"));
+        q.advance(2);
+        assert_eq!(q.take_all(), b"cdef");
+        assert!(q.is_empty());
     }
 }

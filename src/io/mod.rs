@@ -11,6 +11,8 @@
 pub mod blocking;
 mod buffer;
 mod driver;
+
+pub use driver::DEFAULT_HIGH_WATER;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -39,6 +41,10 @@ pub enum Error {
     AbnormalClosure,
     /// The connection is closed; nothing more can be sent or received.
     Closed,
+    /// More than the high-water mark is queued for a peer that is not reading, and a
+    /// non-blocking stream could not take more: the message (carried back) was not
+    /// queued. Flush when the stream is writable, then send it again.
+    BufferFull(crate::Message),
 }
 
 impl fmt::Display for Error {
@@ -50,6 +56,7 @@ impl fmt::Display for Error {
             Error::Usage(e) => write!(f, "{e}"),
             Error::AbnormalClosure => f.write_str("connection closed without a close handshake"),
             Error::Closed => f.write_str("connection closed"),
+            Error::BufferFull(_) => f.write_str("write buffer full: the peer is not reading"),
         }
     }
 }

@@ -6,16 +6,20 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
-use std::vec::Vec;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant as TokioInstant, Sleep, sleep_until};
 
-use super::VECTORED_MIN;
-use crate::connection::{MessageKind, Role, Timeout};
+use tokio_util::io::poll_read_buf;
+
+use crate::connection::{Role, Timeout};
 use crate::io::Error;
+use crate::io::buffer::MAX_SLICES;
 use crate::io::driver::{Driver, Step};
 use crate::message::Message;
+
+/// The size of the stack buffer that reads go into while the read buffer is released.
+const STACK_READ: usize = 4096;
 
 /// Which half is waiting to write, for waking the other one.
 #[derive(Clone, Copy)]
@@ -46,15 +50,11 @@ pub(super) struct Inner<S> {
     pub(super) stream: S,
     pub(super) driver: Driver,
     pub(super) sleep: Option<Pin<Box<Sleep>>>,
-    pub(super) high_water: usize,
     pub(super) closing: Closing,
     /// The protocol error to report once the transport is closed.
     pub(super) error: Option<Error>,
     /// Wakers of halves whose write returned `Pending`: whoever makes progress wakes them.
     pub(super) write_wakers: [Option<Waker>; 2],
-    /// A large payload written from the application's buffer after its header, and how
-    /// much of it is written.
-    pub(super) payload: Option<(Vec<u8>, usize)>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
@@ -64,6 +64,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
+        if let Some(e) = self.driver.deferred.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
         loop {
             if self.closing != Closing::No {
                 return self.poll_close_transport(cx);
@@ -71,10 +74,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             match self.driver.decode() {
                 Step::Message(message) => {
                     self.driver.queue_control();
-                    if !self.driver.wbuf.is_empty() {
+                    if !self.driver.writer.is_empty() {
                         // Best effort: a pong must not wait for the application to send.
+                        // A write error is reported by the next call: the message was
+                        // taken from the input, so it is delivered first.
                         if let Poll::Ready(Err(e)) = self.poll_write_out(cx, Half::Read) {
-                            return Poll::Ready(Some(Err(e)));
+                            self.driver.deferred.get_or_insert(e);
                         }
                     }
                     return Poll::Ready(Some(Ok(message)));
@@ -87,9 +92,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Step::NeedInput => {}
             }
             self.driver.queue_control();
-            if !self.driver.wbuf.is_empty() {
-                if let Poll::Ready(Err(e)) = self.poll_write_out(cx, Half::Read) {
-                    return Poll::Ready(Some(Err(e)));
+            if !self.driver.writer.is_empty() {
+                match self.poll_write_out(cx, Half::Read) {
+                    Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                    Poll::Pending if self.driver.write_blocked() => {
+                        // The peer does not read what we send: stop reading it (TCP pushes
+                        // back) until the queue drains; deadlines still run.
+                        if self.poll_timer(cx) {
+                            continue;
+                        }
+                        return Poll::Pending;
+                    }
+                    _ => {}
                 }
             }
             if self.driver.conn.should_close_transport() {
@@ -114,33 +128,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    /// Reads into the buffer. While the buffer is unallocated (an idle connection), reads
-    /// into a stack array first, so that waiting costs no heap memory; once bytes flow,
-    /// reads go straight into the (growing) buffer.
+    /// Reads into the buffer. While nothing is buffered (an idle connection), reads into a
+    /// stack array first, so that waiting costs no heap memory; once bytes flow, reads go
+    /// straight into the buffer's spare capacity, which is not zero-filled: memory is
+    /// touched only by bytes that arrive. Nothing is recorded before a read completes
+    /// (cancellation safety).
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let stream = Pin::new(&mut self.stream);
-        // The rest of a large frame goes straight into its message: no copy out of the
-        // read buffer. Nothing is recorded before the read completes (cancellation safety).
-        if let Some(spare) = self.driver.direct_spare() {
-            let mut buf = ReadBuf::new(spare);
-            return match stream.poll_read(cx, &mut buf) {
-                Poll::Ready(Ok(())) => {
-                    let n = buf.filled().len();
-                    self.driver.filled_direct(n);
-                    Poll::Ready(Ok(n))
-                }
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                Poll::Pending => {
-                    // The read buffer is empty: give it back while the frame trickles in.
-                    self.driver.release_idle();
-                    Poll::Pending
-                }
-            };
-        }
-        if !self.driver.rbuf.is_allocated() {
-            let mut tmp = [MaybeUninit::<u8>::uninit(); 4096];
+        let reader = &mut self.driver.reader;
+        if reader.buffered() == 0 && reader.capacity() == 0 {
+            let mut tmp = [MaybeUninit::<u8>::uninit(); STACK_READ];
             let mut buf = ReadBuf::uninit(&mut tmp);
-            match stream.poll_read(cx, &mut buf) {
+            return match stream.poll_read(cx, &mut buf) {
                 Poll::Pending => {
                     self.driver.release_idle();
                     Poll::Pending
@@ -148,29 +147,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Poll::Ready(Ok(())) => {
                     let filled = buf.filled();
                     let full = buf.remaining() == 0;
-                    self.driver.rbuf.extend_after_read(filled, full);
+                    reader.extend_from_read(filled, full);
                     Poll::Ready(Ok(filled.len()))
                 }
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            }
-        } else {
-            let spare = self.driver.rbuf.spare();
-            let mut buf = ReadBuf::new(spare);
-            match stream.poll_read(cx, &mut buf) {
-                Poll::Pending => {
-                    // Nothing buffered and nothing to read: give the memory back.
-                    if self.driver.rbuf.is_empty() {
-                        self.driver.release_idle();
-                    }
-                    Poll::Pending
+            };
+        }
+        match poll_read_buf(stream, cx, reader.read_buf()) {
+            Poll::Pending => {
+                // Nothing buffered and nothing to read: give the memory back.
+                if self.driver.reader.buffered() == 0 {
+                    self.driver.release_idle();
                 }
-                Poll::Ready(Ok(())) => {
-                    let n = buf.filled().len();
-                    self.driver.rbuf.filled(n);
-                    Poll::Ready(Ok(n))
-                }
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending
             }
+            ready => ready,
         }
     }
 
@@ -203,7 +194,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if self.closing == Closing::No {
             self.driver.queue_control();
             self.closing = Closing::Flush;
+            // Closing the transport takes at most the close timeout, whatever the peer
+            // does: one that never reads cannot keep it open by stalling our last writes.
+            let linger = self
+                .driver
+                .conn
+                .config()
+                .close_timeout
+                .unwrap_or(Duration::from_secs(1));
+            self.sleep = Some(Box::pin(sleep_until(TokioInstant::now() + linger)));
         }
+    }
+
+    /// Whether the closing deadline set by `begin_close` has passed.
+    fn closing_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.sleep
+            .as_mut()
+            .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready())
     }
 
     /// Flushes, half-closes, drains, then reports the end (or the error that caused it).
@@ -214,6 +221,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         loop {
             match self.closing {
                 Closing::No | Closing::Flush => {
+                    if self.closing_expired(cx) {
+                        self.closing = Closing::Done;
+                        continue;
+                    }
                     if ready!(self.poll_write_out(cx, Half::Read)).is_err() {
                         self.closing = Closing::Done;
                         continue;
@@ -221,6 +232,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     self.closing = Closing::Shutdown;
                 }
                 Closing::Shutdown => {
+                    if self.closing_expired(cx) {
+                        self.closing = Closing::Done;
+                        continue;
+                    }
                     // An error here means the peer is gone already: nothing left to do.
                     let _ = ready!(Pin::new(&mut self.stream).poll_shutdown(cx));
                     self.closing = if self.driver.conn.role() == Role::Server
@@ -230,20 +245,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     } else {
                         Closing::Done
                     };
-                    let linger = self
-                        .driver
-                        .conn
-                        .config()
-                        .close_timeout
-                        .unwrap_or(Duration::from_secs(1));
-                    self.sleep = Some(Box::pin(sleep_until(TokioInstant::now() + linger)));
                 }
                 Closing::Drain => {
-                    if let Some(sleep) = &mut self.sleep {
-                        if sleep.as_mut().poll(cx).is_ready() {
-                            self.closing = Closing::Done;
-                            continue;
-                        }
+                    if self.closing_expired(cx) {
+                        self.closing = Closing::Done;
+                        continue;
                     }
                     let mut tmp = [MaybeUninit::<u8>::uninit(); 1024];
                     let mut buf = ReadBuf::uninit(&mut tmp);
@@ -271,42 +277,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    /// Writes everything queued. `Ready(Ok)` once the buffer is empty.
+    /// Writes everything queued. `Ready(Ok)` once the queue is empty.
     pub(super) fn poll_write_out(
         &mut self,
         cx: &mut Context<'_>,
         half: Half,
     ) -> Poll<Result<(), Error>> {
-        loop {
-            let head = self.driver.wbuf.pending();
-            let tail = self.payload.as_ref().map_or(&[][..], |(p, pos)| &p[*pos..]);
-            if head.is_empty() && tail.is_empty() {
-                if self.payload.take().is_some() {
-                    // Frames held back behind the payload (pongs, a Close) may go now.
-                    self.driver.payload_pending = false;
-                    self.driver.queue_control();
-                    continue;
-                }
-                return Poll::Ready(Ok(()));
-            }
+        while !self.driver.writer.is_empty() {
             let stream = Pin::new(&mut self.stream);
-            let result = if head.is_empty() {
-                stream.poll_write(cx, tail)
-            } else if tail.is_empty() || !stream.is_write_vectored() {
-                stream.poll_write(cx, head)
+            let writer = &self.driver.writer;
+            let result = if stream.is_write_vectored() {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let n = writer.slices(&mut slices);
+                stream.poll_write_vectored(cx, &slices[..n])
             } else {
-                stream.poll_write_vectored(cx, &[IoSlice::new(head), IoSlice::new(tail)])
+                stream.poll_write(cx, writer.front())
             };
             match result {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(io::Error::from(ErrorKind::WriteZero).into()));
                 }
                 Poll::Ready(Ok(n)) => {
-                    let from_head = n.min(head.len());
-                    self.driver.wbuf.advance(from_head);
-                    if let Some((_, pos)) = &mut self.payload {
-                        *pos += n - from_head;
-                    }
+                    self.driver.writer.advance(n);
                     self.wake_writers();
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
@@ -316,41 +308,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
             }
         }
+        Poll::Ready(Ok(()))
     }
 
     /// Bytes queued and not yet written.
     pub(super) fn buffered(&self) -> usize {
-        self.driver.wbuf.len() + self.payload.as_ref().map_or(0, |(p, pos)| p.len() - pos)
+        self.driver.writer.len()
     }
 
-    /// Queues a message. A server sends a large payload straight from the message's own
-    /// buffer after its header (a vectored write, no copy); everything else is encoded
-    /// into the write buffer.
+    /// Queues a message.
     pub(super) fn encode(&mut self, message: Message) -> Result<(), Error> {
-        if self.payload.is_some() {
-            // Only after poll_ready, which waits for the previous payload to be written.
-            return Err(Error::Usage(crate::UsageError::MessageInProgress));
-        }
-        let (kind, data) = match message {
-            Message::Binary(data) => (MessageKind::Binary, data),
-            Message::Text(text) => (MessageKind::Text, text.into_bytes()),
-            other => return self.driver.encode(&other),
-        };
-        let conn = &mut self.driver.conn;
-        if conn.role() == Role::Server
-            && data.len() >= VECTORED_MIN
-            && !conn.would_compress(data.len())
-            && conn.config().fragment_size.is_none()
-        {
-            let header = conn.encode_header(kind, data.len() as u64, true)?;
-            self.driver.wbuf.buf.extend_from_slice(header.as_bytes());
-            self.payload = Some((data, 0));
-            self.driver.payload_pending = true;
-            return Ok(());
-        }
-        let out = &mut self.driver.wbuf.buf;
-        conn.send_message(kind, &data, out)?;
-        Ok(())
+        self.driver.encode(message)
     }
 
     fn wake_writers(&mut self) {
@@ -370,7 +338,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             return Poll::Ready(Err(Error::Closed));
         }
         self.driver.queue_control();
-        while self.driver.wbuf.len() >= self.high_water || self.payload.is_some() {
+        while self.driver.write_blocked() {
             ready!(self.poll_write_out(cx, half))?;
         }
         Poll::Ready(Ok(()))

@@ -35,7 +35,7 @@
 use std::future::poll_fn;
 use std::io::{self, ErrorKind};
 use std::pin::Pin;
-use std::string::{String, ToString};
+use std::string::String;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -63,13 +63,7 @@ use crate::handshake::{
 use crate::message::Message;
 use inner::{Closing, Half, Inner};
 
-/// The default high-water mark: [`send`](WebSocket::send) waits while more than this many
-/// bytes are queued for the socket.
-pub const DEFAULT_HIGH_WATER: usize = 128 * 1024;
-
-/// Payloads at least this large are written by a server straight from the message's
-/// buffer (vectored write) instead of being copied behind their header.
-const VECTORED_MIN: usize = 16 * 1024;
+pub use crate::io::DEFAULT_HIGH_WATER;
 
 /// The default limit on the opening handshake's duration (against slow-loris clients).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -265,11 +259,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 stream,
                 driver: Driver::new(conn, leftover),
                 sleep: None,
-                high_water: DEFAULT_HIGH_WATER,
                 closing: Closing::No,
                 error: None,
                 write_wakers: [None, None],
-                payload: None,
             },
         }
     }
@@ -317,11 +309,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// (discarding data messages) until the peer's Close arrives and the transport is
     /// closed, or the close timeout passes.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let close = Message::Close {
-            code,
-            reason: reason.to_string(),
-        };
-        match self.inner.encode(close) {
+        match self.inner.encode(Message::close(code, reason)) {
             Ok(()) | Err(Error::Usage(crate::UsageError::Closed)) => {}
             Err(e) => return Err(e),
         }
@@ -342,7 +330,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sets the high-water mark: sending waits while more bytes than this are queued.
     pub fn set_high_water(&mut self, bytes: usize) {
-        self.inner.high_water = bytes.max(1);
+        self.inner.driver.high_water = bytes.max(1);
     }
 
     /// The connection state machine, e.g. to read its state or close code.
@@ -399,10 +387,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
     /// complete the close handshake.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let inner = &mut self.get_mut().inner;
-        let _ = inner
-            .driver
-            .conn
-            .close(CloseCode::NORMAL, "", &mut inner.driver.wbuf.buf);
+        let _ = inner.encode(Message::close(CloseCode::NORMAL, ""));
         inner.poll_flush(cx, Half::Write)
     }
 }

@@ -2,7 +2,6 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::string::ToString;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -64,11 +63,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Sends a Close frame and flushes; the read half completes the close handshake and
     /// then ends.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.send(Message::Close {
-            code,
-            reason: reason.to_string(),
-        })
-        .await
+        self.send(Message::close(code, reason)).await
     }
 
     /// Bytes queued and not yet written to the stream.
@@ -94,11 +89,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let mut inner = lock(&self.shared);
-        let inner = &mut *inner;
-        let _ = inner
-            .driver
-            .conn
-            .close(CloseCode::NORMAL, "", &mut inner.driver.wbuf.buf);
+        let _ = inner.encode(Message::close(CloseCode::NORMAL, ""));
         inner.poll_flush(cx, Half::Write)
     }
 }
