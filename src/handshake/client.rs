@@ -40,9 +40,15 @@ pub struct ClientRequest {
     headers: Vec<(String, String)>,
     max_head_size: usize,
     max_headers: usize,
+    pub(crate) handshake_timeout: Option<core::time::Duration>,
     #[cfg(feature = "deflate")]
     deflate: Option<crate::deflate::DeflateConfig>,
 }
+
+/// How long the adapters' `connect`/`client` wait for the server by default: for the
+/// connection (with `connect`) and its whole answer to the handshake.
+pub const DEFAULT_CLIENT_HANDSHAKE_TIMEOUT: core::time::Duration =
+    core::time::Duration::from_secs(10);
 
 impl ClientRequest {
     /// A request for `target` (path and query, starting with `/`) on `host`, port 80.
@@ -58,6 +64,7 @@ impl ClientRequest {
             headers: Vec::new(),
             max_head_size: DEFAULT_MAX_HEAD_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
+            handshake_timeout: Some(DEFAULT_CLIENT_HANDSHAKE_TIMEOUT),
             #[cfg(feature = "deflate")]
             deflate: None,
         }
@@ -175,6 +182,15 @@ impl ClientRequest {
     /// [`MAX_HEAD_SIZE_CAP`](super::MAX_HEAD_SIZE_CAP)).
     pub fn max_head_size(mut self, bytes: usize) -> ClientRequest {
         self.max_head_size = bytes.min(super::MAX_HEAD_SIZE_CAP);
+        self
+    }
+
+    /// How long the adapters wait for the connection and the server's whole answer to the
+    /// handshake (default [`DEFAULT_CLIENT_HANDSHAKE_TIMEOUT`], 10 s; `None`: forever). A
+    /// server that accepts the connection and never answers cannot hang the client. The
+    /// sans-IO [`ClientHandshake`] reads no clock and ignores it.
+    pub fn handshake_timeout(mut self, timeout: Option<core::time::Duration>) -> ClientRequest {
+        self.handshake_timeout = timeout;
         self
     }
 

@@ -18,7 +18,9 @@ mod head;
 mod origin;
 mod server;
 
-pub use client::{ClientHandshake, ClientRequest, HandshakeResponse};
+pub use client::{
+    ClientHandshake, ClientRequest, DEFAULT_CLIENT_HANDSHAKE_TIMEOUT, HandshakeResponse,
+};
 pub use error::{HandshakeError, RejectedResponse};
 pub use extension::{Extension, ExtensionParam, parse_extensions};
 pub use origin::AllowedOrigins;

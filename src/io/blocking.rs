@@ -32,17 +32,17 @@
 //! [`handshake`](crate::handshake) yourself and use [`WebSocket::from_parts`]).
 
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::string::String;
+use std::time::{Duration, Instant};
 use std::vec::Vec;
 
 use super::buffer::MAX_SLICES;
 use super::driver::{Driver, Step};
-use super::{Decision, Error, accept_all};
+use super::{DEFAULT_HANDSHAKE_TIMEOUT, Decision, Error, accept_all, handshake};
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::connection::Connection;
-use crate::frame::Status;
 use crate::handshake::{
     ClientHandshake, ClientRequest, HandshakeResponse, Request, ServerConfig, ServerHandshake,
 };
@@ -59,54 +59,110 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeResponse), E
     connect_with(&ClientRequest::from_url(url)?, Config::default())
 }
 
-/// Connects over TCP for `request` (which carries origin, subprotocols, headers).
+/// Connects over TCP for `request` (which carries origin, subprotocols, headers). The
+/// connection and the handshake take at most the request's
+/// [`handshake_timeout`](ClientRequest::handshake_timeout) (default 10 s): each read of
+/// the handshake is bounded by a socket timeout of what is left of it.
 pub fn connect_with(
     request: &ClientRequest,
     config: Config,
 ) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
-    let stream = TcpStream::connect(super::tcp_target(request)?)?;
+    let deadline = request.handshake_timeout.map(|t| Instant::now() + t);
+    let (host, port) = super::tcp_target(request)?;
+    let stream = match request.handshake_timeout {
+        Some(timeout) => connect_timeout(host, port, timeout)?,
+        None => TcpStream::connect((host, port))?,
+    };
     stream.set_nodelay(true)?;
-    client(stream, request, config)
+    if let Some(deadline) = deadline {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(handshake::timed_out)?;
+        stream.set_read_timeout(Some(left))?;
+        stream.set_write_timeout(Some(left))?;
+    }
+    let (ws, response) = client_until(stream, request, config, deadline)?;
+    ws.get_ref().set_read_timeout(None)?;
+    ws.get_ref().set_write_timeout(None)?;
+    Ok((ws, response))
+}
+
+/// `TcpStream::connect_timeout` over every address `host` resolves to.
+fn connect_timeout(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(ErrorKind::NotFound, "no address for host");
+    for addr in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// Runs the client handshake over a stream the caller already has (e.g. a TLS stream).
+///
+/// The request's [`handshake_timeout`](ClientRequest::handshake_timeout) is checked
+/// after every read; give the stream a read timeout too, so that a server that sends
+/// nothing at all cannot block a read forever.
 pub fn client<S: Read + Write>(
+    stream: S,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, HandshakeResponse), Error> {
+    let deadline = request.handshake_timeout.map(|t| Instant::now() + t);
+    client_until(stream, request, config, deadline)
+}
+
+fn client_until<S: Read + Write>(
     mut stream: S,
     request: &ClientRequest,
     config: Config,
+    deadline: Option<Instant>,
 ) -> Result<(WebSocket<S>, HandshakeResponse), Error> {
     let mut out = Vec::new();
     let mut handshake = ClientHandshake::with_random_nonce(request, &mut out)?;
     stream.write_all(&out)?;
     stream.flush()?;
-    let mut chunk = [0u8; 4096];
-    let response = loop {
-        let n = read_some(&mut stream, &mut chunk)?;
-        if n == 0 {
-            return Err(io::Error::from(ErrorKind::UnexpectedEof).into());
-        }
-        if let Status::Complete(response) = handshake.receive(&chunk[..n])? {
-            break response;
-        }
-    };
+    let response = handshake::read_blocking(&mut stream, &mut handshake, deadline)??;
     let conn = super::client_connection(config, request, &response);
     let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
     ws.set_protocol(response.protocol.clone());
     Ok((ws, response))
 }
 
-/// Accepts WebSockets with a handshake policy and connection limits, shareable across
-/// threads.
-#[derive(Clone, Debug, Default)]
+/// Accepts WebSockets with a handshake policy, connection limits and a handshake
+/// deadline, shareable across threads.
+#[derive(Clone, Debug)]
 pub struct Acceptor {
     handshake: ServerConfig,
     config: Config,
+    handshake_timeout: Option<Duration>,
+}
+
+impl Default for Acceptor {
+    fn default() -> Acceptor {
+        Acceptor::new(ServerConfig::default(), Config::default())
+    }
 }
 
 impl Acceptor {
     /// An acceptor with these policies and limits.
     pub fn new(handshake: ServerConfig, config: Config) -> Acceptor {
-        Acceptor { handshake, config }
+        Acceptor {
+            handshake,
+            config,
+            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+        }
+    }
+
+    /// Limits how long the client may take to send its request (default 10 s), against
+    /// slow-loris clients: checked after every read, so a client trickling bytes is
+    /// dropped at the deadline. A client that sends nothing blocks a read until the
+    /// stream's own read timeout: set one (`TcpStream::set_read_timeout`) before accepting.
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Acceptor {
+        self.handshake_timeout = timeout;
+        self
     }
 
     /// Accepts with the configured policies.
@@ -126,27 +182,20 @@ impl Acceptor {
         S: Read + Write,
         F: FnOnce(&Request<'_>) -> Decision<T>,
     {
+        let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
         let mut handshake = ServerHandshake::new(&self.handshake);
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = read_some(&mut stream, &mut chunk)?;
-            if n == 0 {
-                return Err(io::Error::from(ErrorKind::UnexpectedEof).into());
-            }
-            match handshake.receive(&chunk[..n]) {
-                Ok(Status::Partial) => {}
-                Ok(Status::Complete(())) => break,
-                Err(e) => {
-                    let mut out = Vec::new();
-                    e.write_response(&mut out);
-                    let _ = stream.write_all(&out).and_then(|()| stream.flush());
-                    return Err(e.into());
-                }
-            }
-        }
-        let request = handshake.request().expect("complete");
         let mut out = Vec::new();
-        let (accepted, value) = match super::answer(&self.handshake, &request, decide, &mut out) {
+        let answered = match handshake::read_blocking(&mut stream, &mut handshake, deadline)? {
+            Err(e) => {
+                e.write_response(&mut out);
+                Err(e.into())
+            }
+            Ok(()) => match handshake.request() {
+                Some(request) => super::answer(&self.handshake, &request, decide, &mut out),
+                None => unreachable!("a complete handshake has a request"),
+            },
+        };
+        let (accepted, value) = match answered {
             Ok(answered) => {
                 stream.write_all(&out)?;
                 stream.flush()?;
@@ -163,15 +212,6 @@ impl Acceptor {
         let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
         ws.set_protocol(protocol);
         Ok((ws, value))
-    }
-}
-
-fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match stream.read(buf) {
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            other => return other,
-        }
     }
 }
 
@@ -196,21 +236,6 @@ pub use crate::reader::Chunk;
 pub struct WebSocket<S> {
     stream: S,
     driver: Driver,
-}
-
-/// What [`WebSocket::into_parts`] hands back: the stream and everything buffered, so that
-/// nothing received or queued is lost.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Parts<S> {
-    /// The stream.
-    pub stream: S,
-    /// Bytes received and not yet processed.
-    pub read_buf: bytes::BytesMut,
-    /// Bytes queued and not yet written.
-    pub write_buf: Vec<u8>,
-    /// The connection state machine.
-    pub connection: Connection,
 }
 
 /// The size of the stack buffer that reads go into while the read buffer is released.
@@ -489,9 +514,9 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// The stream and everything buffered: bytes received and not processed, bytes queued
     /// and not written, and the connection.
-    pub fn into_parts(mut self) -> Parts<S> {
+    pub fn into_parts(mut self) -> super::Parts<S> {
         let write_buf = self.driver.writer.take_all();
-        Parts {
+        super::Parts {
             stream: self.stream,
             read_buf: self.driver.reader.into_unread(),
             write_buf,

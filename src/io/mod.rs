@@ -11,8 +11,13 @@
 pub mod blocking;
 mod buffer;
 mod driver;
+mod handshake;
 
 pub use driver::DEFAULT_HIGH_WATER;
+
+/// The default limit on a server's opening handshake (against slow-loris clients): the
+/// client's whole request must arrive within it.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -102,6 +107,21 @@ impl Error {
     pub fn is_would_block(&self) -> bool {
         matches!(self, Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock)
     }
+}
+
+/// What `into_parts` hands back: the stream and everything buffered, so that nothing
+/// received or queued is lost when the stream is taken back.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Parts<S> {
+    /// The stream.
+    pub stream: S,
+    /// Bytes received and not yet processed.
+    pub read_buf: bytes::BytesMut,
+    /// Bytes queued and not yet written.
+    pub write_buf: Vec<u8>,
+    /// The connection state machine.
+    pub connection: crate::Connection,
 }
 
 /// A server's refusal of a handshake request, decided by the application (e.g. 401 when

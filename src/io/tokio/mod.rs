@@ -33,7 +33,7 @@
 //!   released when the socket has nothing more to read.
 
 use std::future::poll_fn;
-use std::io::{self, ErrorKind};
+
 use std::pin::Pin;
 use std::string::String;
 use std::sync::{Arc, Mutex};
@@ -41,7 +41,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use std::vec::Vec;
 
-use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ::tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use ::tokio::net::TcpStream;
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -52,11 +52,10 @@ mod split;
 pub use split::{ReadHalf, WriteHalf};
 
 use super::driver::Driver;
-use super::{Decision, Error, accept_all};
+use super::{Decision, Error, accept_all, handshake};
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::connection::Connection;
-use crate::frame::Status;
 use crate::handshake::{
     ClientHandshake, ClientRequest, HandshakeResponse, Request, ServerConfig, ServerHandshake,
 };
@@ -65,8 +64,7 @@ use inner::{Closing, Half, Inner};
 
 pub use crate::io::DEFAULT_HIGH_WATER;
 
-/// The default limit on the opening handshake's duration (against slow-loris clients).
-pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::io::DEFAULT_HANDSHAKE_TIMEOUT;
 
 /// Accepts a WebSocket on `stream` with the default policies and limits.
 pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, Error>
@@ -81,18 +79,39 @@ pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeRespon
     connect_with(&ClientRequest::from_url(url)?, Config::default()).await
 }
 
-/// Connects over TCP for `request` (which carries origin, subprotocols, headers).
+/// Connects over TCP for `request` (which carries origin, subprotocols, headers). The
+/// connection and the handshake take at most the request's
+/// [`handshake_timeout`](ClientRequest::handshake_timeout) (default 10 s).
 pub async fn connect_with(
     request: &ClientRequest,
     config: Config,
 ) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
-    let stream = TcpStream::connect(super::tcp_target(request)?).await?;
-    stream.set_nodelay(true)?;
-    client(stream, request, config).await
+    within(request.handshake_timeout, async {
+        let stream = TcpStream::connect(super::tcp_target(request)?).await?;
+        stream.set_nodelay(true)?;
+        client_handshake(stream, request, config).await
+    })
+    .await
 }
 
-/// Runs the client handshake over a stream the caller already has (e.g. a TLS stream).
+/// Runs the client handshake over a stream the caller already has (e.g. a TLS stream),
+/// within the request's [`handshake_timeout`](ClientRequest::handshake_timeout).
 pub async fn client<S>(
+    stream: S,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, HandshakeResponse), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    within(
+        request.handshake_timeout,
+        client_handshake(stream, request, config),
+    )
+    .await
+}
+
+async fn client_handshake<S>(
     mut stream: S,
     request: &ClientRequest,
     config: Config,
@@ -104,22 +123,25 @@ where
     let mut handshake = ClientHandshake::with_random_nonce(request, &mut out)?;
     stream.write_all(&out).await?;
     stream.flush().await?;
-    // A heap buffer, not a stack array: anything held across an await lives in the task
-    // for the connection's whole life.
-    let mut chunk = Vec::with_capacity(4096);
-    let response = loop {
-        chunk.clear();
-        if stream.read_buf(&mut chunk).await? == 0 {
-            return Err(io::Error::from(ErrorKind::UnexpectedEof).into());
-        }
-        if let Status::Complete(response) = handshake.receive(&chunk)? {
-            break response;
-        }
-    };
+    let response = handshake::read_async(&mut stream, &mut handshake).await??;
     let conn = super::client_connection(config, request, &response);
     let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
     ws.set_protocol(response.protocol.clone());
     Ok((ws, response))
+}
+
+/// Runs `future` for at most `limit`: past it, an `Io` error of kind `TimedOut`.
+async fn within<T>(
+    limit: Option<Duration>,
+    future: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match limit {
+        Some(limit) => match ::tokio::time::timeout(limit, future).await {
+            Ok(result) => result,
+            Err(_) => Err(handshake::timed_out().into()),
+        },
+        None => future.await,
+    }
 }
 
 /// Accepts WebSockets with a handshake policy, connection limits, a handshake timeout and
@@ -187,14 +209,7 @@ impl Acceptor {
         S: AsyncRead + AsyncWrite + Unpin,
         F: FnOnce(&Request<'_>) -> Decision<T>,
     {
-        let handshake = self.handshake_with(stream, decide);
-        match self.handshake_timeout {
-            Some(limit) => match ::tokio::time::timeout(limit, handshake).await {
-                Ok(result) => result,
-                Err(_) => Err(io::Error::new(ErrorKind::TimedOut, "handshake timed out").into()),
-            },
-            None => handshake.await,
-        }
+        within(self.handshake_timeout, self.handshake_with(stream, decide)).await
     }
 
     async fn handshake_with<S, T, F>(
@@ -207,27 +222,16 @@ impl Acceptor {
         F: FnOnce(&Request<'_>) -> Decision<T>,
     {
         let mut handshake = ServerHandshake::new(&self.handshake);
-        let mut chunk = Vec::with_capacity(4096);
         let mut out = Vec::new();
-        let failure = loop {
-            chunk.clear();
-            if stream.read_buf(&mut chunk).await? == 0 {
-                return Err(io::Error::from(ErrorKind::UnexpectedEof).into());
-            }
-            match handshake.receive(&chunk) {
-                Ok(Status::Partial) => {}
-                Ok(Status::Complete(())) => break None,
-                Err(e) => break Some(e),
-            }
-        };
-        drop(chunk);
-        let result = match (failure, handshake.request()) {
-            (Some(e), _) => {
+        let result = match handshake::read_async(&mut stream, &mut handshake).await? {
+            Err(e) => {
                 e.write_response(&mut out);
                 Err(e.into())
             }
-            (None, None) => unreachable!("a complete handshake has a request"),
-            (None, Some(request)) => super::answer(&self.handshake, &request, decide, &mut out),
+            Ok(()) => match handshake.request() {
+                Some(request) => super::answer(&self.handshake, &request, decide, &mut out),
+                None => unreachable!("a complete handshake has a request"),
+            },
         };
         stream.write_all(&out).await?;
         stream.flush().await?;
@@ -343,9 +347,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.inner.buffered()
     }
 
+    /// The memory held in buffers (read buffer, message being assembled, write queue), in
+    /// bytes of capacity: what the adapter costs this connection beyond its fixed size.
+    pub fn buffer_capacity(&self) -> usize {
+        self.inner.driver.buffer_capacity()
+    }
+
     /// The underlying stream.
     pub fn get_ref(&self) -> &S {
         &self.inner.stream
+    }
+
+    /// The underlying stream, mutably (reading or writing it directly corrupts the
+    /// WebSocket).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner.stream
+    }
+
+    /// The underlying stream. Bytes received but not processed, and bytes queued but not
+    /// written, are dropped: use [`into_parts`](WebSocket::into_parts) to keep them.
+    pub fn into_inner(self) -> S {
+        self.inner.stream
+    }
+
+    /// The stream and everything buffered: bytes received and not processed, bytes queued
+    /// and not written, and the connection.
+    pub fn into_parts(self) -> super::Parts<S> {
+        let mut inner = self.inner;
+        let write_buf = inner.driver.writer.take_all();
+        super::Parts {
+            stream: inner.stream,
+            read_buf: inner.driver.reader.into_unread(),
+            write_buf,
+            connection: inner.driver.conn,
+        }
     }
 
     /// Splits into a receiving and a sending half, usable from two tasks.
