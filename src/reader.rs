@@ -152,10 +152,11 @@ impl MessageReader {
         reader
     }
 
-    /// The buffer to append the next read to, with room reserved: the rest of an
-    /// incomplete frame (but no more than what has arrived so far, at least
-    /// [`MIN_READ`]), and the read size, which doubles up to [`MAX_READ`] while reads
-    /// keep filling the room offered. Append at most its spare capacity to keep to that.
+    /// The buffer to append the next read to, with room reserved when little is left: the
+    /// rest of an incomplete frame (but no more than what has arrived so far, at least
+    /// [`MIN_READ`]), or the read size, which doubles up to [`MAX_READ`] while reads keep
+    /// filling the room offered. Append at most its spare capacity to keep to that: the
+    /// buffer then stays within about twice the bytes received (plus `MIN_READ`).
     pub fn read_buf(&mut self) -> &mut BytesMut {
         self.consume_lent();
         let len = self.buf.len();
@@ -166,7 +167,9 @@ impl MessageReader {
             0
         };
         let want = frame.max(self.read_size);
-        if self.buf.capacity() - len < want {
+        // Grow only when what is left would make a short read: asked again with no new
+        // bytes, the room must not grow again.
+        if self.buf.capacity() - len < want.min(MIN_READ) {
             self.buf.reserve(want);
         }
         self.offered = Some((len, self.buf.capacity()));

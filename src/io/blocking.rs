@@ -262,13 +262,10 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`Error::Protocol`] when the peer broke the protocol (our Close was sent),
     /// [`Error::AbnormalClosure`] when the transport ended without a close handshake, and
     /// [`Error::Io`] — `WouldBlock`/`TimedOut` from a non-blocking stream or one with a read
-    /// timeout leave the WebSocket resumable. A write that failed while answering (a pong)
-    /// after a message was read is reported by the next call: the message is delivered
-    /// first.
+    /// timeout leave the WebSocket resumable. A write that fails while answering (a pong)
+    /// is reported once every message already received has been delivered: nothing
+    /// accepted from the peer is lost.
     pub fn read(&mut self) -> Result<Option<Message>, Error> {
-        if let Some(e) = self.driver.deferred.take() {
-            return Err(e);
-        }
         loop {
             if self.driver.finished {
                 return Ok(None);
@@ -280,6 +277,10 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Step::Failed(e) => return Err(self.fail(e)),
                 Step::NeedInput => {}
+            }
+            // Everything received is delivered: now a failed write may be reported.
+            if let Some(e) = self.driver.deferred.take() {
+                return Err(e);
             }
             if !self.read_input()? {
                 return self.driver.outcome().map(|()| None);
@@ -295,9 +296,6 @@ impl<S: Read + Write> WebSocket<S> {
     /// Finish a message with `read_chunk` before going back to [`read`](WebSocket::read).
     /// Returns `Ok(None)` at the end of the stream, like `read`.
     pub fn read_chunk(&mut self) -> Result<Option<Chunk<'_>>, Error> {
-        if let Some(e) = self.driver.deferred.take() {
-            return Err(e);
-        }
         loop {
             if self.driver.finished {
                 return Ok(None);
@@ -311,6 +309,9 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Ok(false) => {}
                 Err(e) => return Err(self.fail(e)),
+            }
+            if let Some(e) = self.driver.deferred.take() {
+                return Err(e);
             }
             if !self.read_input()? {
                 return self.driver.outcome().map(|()| None);

@@ -32,6 +32,10 @@ impl Handshake for ClientHandshake {
 /// handshake's leftover, handed to the connection.
 const CHUNK: usize = 4096;
 
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
 pub(crate) fn timed_out() -> io::Error {
     io::Error::new(ErrorKind::TimedOut, "handshake timed out")
 }
@@ -52,6 +56,9 @@ pub(crate) fn read_blocking<S: Read, H: Handshake>(
             Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            // A read timeout on the stream (Linux reports it as `WouldBlock`): with a
+            // deadline, that is the deadline (the handshake needs a blocking stream).
+            Err(e) if deadline.is_some() && is_timeout(&e) => return Err(timed_out()),
             Err(e) => return Err(e),
         };
         match handshake.receive(&chunk[..n]) {

@@ -64,9 +64,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
-        if let Some(e) = self.driver.deferred.take() {
-            return Poll::Ready(Some(Err(e)));
-        }
         loop {
             if self.closing != Closing::No {
                 return self.poll_close_transport(cx);
@@ -76,8 +73,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     self.driver.queue_control();
                     if !self.driver.writer.is_empty() {
                         // Best effort: a pong must not wait for the application to send.
-                        // A write error is reported by the next call: the message was
-                        // taken from the input, so it is delivered first.
+                        // A write error is reported once everything received has been
+                        // delivered: the message was taken from the input, it goes first.
                         if let Poll::Ready(Err(e)) = self.poll_write_out(cx, Half::Read) {
                             self.driver.deferred.get_or_insert(e);
                         }
@@ -90,6 +87,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     continue;
                 }
                 Step::NeedInput => {}
+            }
+            if let Some(e) = self.driver.deferred.take() {
+                return Poll::Ready(Some(Err(e)));
             }
             self.driver.queue_control();
             if !self.driver.writer.is_empty() {
