@@ -257,6 +257,18 @@ impl MessageReader {
                     // nothing wrote to `buf` since.
                     return Ok(Some(unsafe { message(kind, frame.freeze()) }));
                 }
+                // The last piece of a message with nothing before it (a text frame validated
+                // in pieces while it arrived, or after empty fragments): all of it is here.
+                Found::Part {
+                    kind, start, fin, ..
+                } if fin && self.parts.is_empty() && !self.streamed => {
+                    let mut frame = self.buf.split_to(consumed);
+                    frame.advance(start);
+                    // SAFETY: for text, these bytes are the whole message: the connection
+                    // fed every chunk of it to its validator in order (the earlier ones
+                    // were empty) and checked it ended on a code point boundary.
+                    return Ok(Some(unsafe { message(kind, frame.freeze()) }));
+                }
                 Found::Part {
                     kind,
                     start,

@@ -284,3 +284,63 @@ fn chunks_of_a_large_frame_are_lent_as_they_arrive() {
     // Streaming holds no more than a read's worth.
     assert!(reader.capacity() < 64 * 1024, "{}", reader.capacity());
 }
+
+#[test]
+fn invalid_text_fails_when_the_invalid_byte_arrives_not_when_the_frame_completes() {
+    // RFC 6455 §8.1, Autobahn 6.4.x: a frame's text is checked as it arrives, although
+    // the reader only hands out whole frames.
+    let mut text = "κόσμε ".repeat(200).into_bytes();
+    let bad_at = text.len() / 2;
+    text[bad_at] = 0xFF;
+    let mut c = client();
+    let mut wire = Vec::new();
+    c.send_message(MessageKind::Text, &text, &mut wire).unwrap();
+    let header = wire.len() - text.len();
+    for step in [1, 7, 100, 333] {
+        let mut conn = server();
+        let mut reader = MessageReader::new();
+        let mut pos = 0;
+        let failed_at = loop {
+            let n = step.min(wire.len() - pos);
+            reader.read_buf().put_slice(&wire[pos..pos + n]);
+            pos += n;
+            match reader.poll_message(&mut conn) {
+                Ok(None) => assert!(pos < wire.len()),
+                Ok(Some(m)) => panic!("step {step}: delivered {m:?}"),
+                Err(e) => break (pos, e),
+            }
+        };
+        assert_eq!(failed_at.1, ProtocolError::InvalidUtf8);
+        // Within the read that brought the invalid byte, long before the frame's end.
+        assert!(
+            failed_at.0 > header + bad_at && failed_at.0 <= header + bad_at + step,
+            "step {step}: failed after {} bytes, invalid byte at {}",
+            failed_at.0,
+            header + bad_at
+        );
+    }
+}
+
+#[test]
+fn a_text_frame_that_arrived_in_pieces_is_still_split_off_not_copied() {
+    let text = "€uro ".repeat(5000);
+    let mut c = client();
+    let mut wire = Vec::new();
+    c.send_text(&text, &mut wire).unwrap();
+    let mut conn = server();
+    let mut reader = MessageReader::new();
+    let mut pos = 0;
+    let mut range = 0..0;
+    let message = loop {
+        if let Some(m) = reader.poll_message(&mut conn).unwrap() {
+            break m;
+        }
+        let buf = reader.read_buf();
+        let n = 3000.min(buf.capacity() - buf.len()).min(wire.len() - pos);
+        buf.put_slice(&wire[pos..pos + n]);
+        range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.capacity();
+        pos += n;
+    };
+    assert_eq!(message, Message::text(text));
+    assert!(range.contains(&(message.as_bytes().as_ptr() as usize)));
+}

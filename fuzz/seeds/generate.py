@@ -189,6 +189,17 @@ for target, key in [("connection_server", KEY), ("connection_client", None)]:
     write(target, "never_read", bytes([0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]) + b"\x01\x02" + conn_stream(key)["pings"])
     write(target, "bad_utf8", PARAMS + b"\x00" + frame(0x01, b"ok \xf4", key) + frame(0x80, b"\x90 no", key))
 
+# reader: [flags (bit 0 deflate)] [limit byte] [n] [pattern] [frames]; the server's streams.
+for name, stream in conn_stream(KEY).items():
+    write("reader", name, b"\x00\xff\x00" + stream)
+write("reader", "everything_bytewise", b"\x00\xff\x01\x01" + conn_stream(KEY)["everything"])
+write("reader", "everything_split_3_7", b"\x00\x03\x02\x03\x07" + conn_stream(KEY)["everything"])
+write("reader", "bad_utf8_in_pieces", b"\x00\xff\x01\x03" + frame(0x81, b"ok ok ok \xf4\x90 no", KEY))
+write("reader", "long_text_in_pieces", b"\x00\xff\x01\xc1" + frame(0x81, "Ünïcödé 𝄞 ".encode() * 100, KEY))
+# RFC 7692 §7.2.3.1: "Hello" compressed, whole and in two frames.
+write("reader", "deflate_hello", b"\x01\xff\x00" + frame(0xC1, bytes.fromhex("f248cdc9c90700"), KEY))
+write("reader", "deflate_fragmented", b"\x01\xff\x01\x02" + frame(0x41, bytes.fromhex("f248cd"), KEY) + frame(0x80, bytes.fromhex("c9c90700"), KEY))
+
 for name, text in {
     "ascii": b"Hello",
     "greek": "κόσμε".encode(),

@@ -216,6 +216,9 @@ struct Receiver {
     inflated: u64,
     /// After a receive that waited for a whole data frame: that frame's length.
     need: u64,
+    /// Payload bytes of the incomplete frame at the start of the buffer already unmasked
+    /// (and, for text, validated) in place while waiting for the rest.
+    peeked: u64,
 }
 
 /// The state of a fragmented message being sent.

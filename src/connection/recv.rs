@@ -157,7 +157,22 @@ impl Connection {
             Ok(kind) => kind,
             Err(e) => return Err(self.fail(e)),
         };
-        if whole && ((buf.len() - header_len) as u64) < header.payload_len {
+        let available = buf.len() - header_len;
+        if whole && (available as u64) < header.payload_len {
+            // Not consumed until it is whole, but the text that has arrived is checked now:
+            // §8.1 fails the connection as soon as the bytes seen cannot be UTF-8. Those
+            // bytes stay unmasked in place, remembered as `peeked`.
+            let compressed = header.opcode != OpCode::Continuation && header.rsv1
+                || header.opcode == OpCode::Continuation && self.rx.compressed;
+            let from = self.rx.peeked as usize;
+            if kind == MessageKind::Text && !compressed && available > from {
+                let part = &mut buf[header_len + from..];
+                let mask = header.mask.map(|key| (key, from));
+                if utf8::unmask_and_feed(part, mask, &mut self.rx.utf8).is_err() {
+                    return Err(self.fail(ProtocolError::InvalidUtf8));
+                }
+                self.rx.peeked = available as u64;
+            }
             self.rx.need = (header_len as u64).saturating_add(header.payload_len);
             return Ok(need_more(0));
         }
@@ -252,13 +267,19 @@ impl Connection {
         }
         let end = start + n;
         let payload = &mut buf[start..end];
+        // The first `skip` bytes were unmasked (and, text, validated) while the frame was
+        // incomplete (see `receive_frame`).
+        let skip = (self.rx.peeked as usize).min(n);
+        self.rx.peeked -= skip as u64;
         self.rx.remaining -= n as u64;
         let frame_done = self.rx.remaining == 0;
         if frame_done {
             self.rx.in_frame = false;
         }
         let fin = frame_done && self.rx.frame_fin;
-        let whole = fin && !self.rx.delivered;
+        // A message validated in pieces is delivered as a chunk: only the validator, fed
+        // every piece in order, vouches for it.
+        let whole = fin && !self.rx.delivered && skip == 0;
         let mask = self.rx.mask;
         let offset = self.rx.mask_offset as usize;
         self.rx.mask_offset = ((offset + n) % 4) as u8;
@@ -283,9 +304,11 @@ impl Connection {
         }
         let is_text = self.rx.message == Some(MessageKind::Text);
         // A piece of a text message: the same, carrying the validator across pieces.
-        if is_text && !whole && !self.rx.compressed && n >= TEXT_BLOCKWISE_MIN {
+        if is_text && !whole && !self.rx.compressed {
             let utf8 = &mut self.rx.utf8;
-            let valid = utf8::unmask_and_feed(payload, mask.map(|key| (key, offset)), utf8).is_ok()
+            let rest = &mut payload[skip..];
+            let valid = utf8::unmask_and_feed(rest, mask.map(|key| (key, offset + skip)), utf8)
+                .is_ok()
                 && (!fin || utf8.finish().is_ok());
             if !valid {
                 return Err(self.fail(ProtocolError::InvalidUtf8));
@@ -301,7 +324,7 @@ impl Connection {
             });
         }
         if let Some(key) = mask {
-            apply_mask(payload, key, offset);
+            apply_mask(&mut payload[skip..], key, offset + skip);
         }
         let payload: &'a [u8] = if self.rx.compressed {
             self.inflate(payload, fin, inflated)?
@@ -314,7 +337,8 @@ impl Connection {
                 Err(_) => return Err(self.fail(ProtocolError::InvalidUtf8)),
             },
             Some(MessageKind::Text) => {
-                // §8.1: fail as soon as the bytes seen cannot be valid UTF-8, not at the end.
+                // Compressed text. §8.1: fail as soon as the bytes seen cannot be valid
+                // UTF-8, not at the end.
                 let valid =
                     self.rx.utf8.feed(payload).is_ok() && (!fin || self.rx.utf8.finish().is_ok());
                 if !valid {

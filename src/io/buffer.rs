@@ -86,6 +86,7 @@ impl WriteQueue {
 
     /// The first unwritten bytes (one segment's worth).
     #[inline]
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn front(&self) -> &[u8] {
         match self.segments.front() {
             Some(segment) => &segment.bytes()[self.pos..],
