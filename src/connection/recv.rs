@@ -27,7 +27,7 @@ impl Connection {
     /// # Errors
     ///
     /// A [`ProtocolError`] when the peer broke RFC 6455 or a configured limit. The
-    /// connection is then [`State::Closed`] with a Close frame carrying
+    /// connection is then [`State::Closed`](crate::State::Closed) with a Close frame carrying
     /// [`ProtocolError::close_code`] queued for [`poll_transmit`](Connection::poll_transmit).
     #[inline]
     pub fn receive<'a>(&mut self, buf: &'a mut [u8]) -> Result<Received<'a>, ProtocolError> {

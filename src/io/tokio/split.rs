@@ -22,21 +22,21 @@ fn lock<S>(shared: &Mutex<Inner<S>>) -> MutexGuard<'_, Inner<S>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The receiving half of a split [`WebSocket`]. It also writes pongs, Close replies and
+/// The receiving half of a split [`WebSocket`](super::WebSocket). It also writes pongs, Close replies and
 /// keepalive pings, so they go out even when the write half is idle.
 #[derive(Debug)]
 pub struct ReadHalf<S> {
     pub(super) shared: Arc<Mutex<Inner<S>>>,
 }
 
-/// The sending half of a split [`WebSocket`].
+/// The sending half of a split [`WebSocket`](super::WebSocket).
 #[derive(Debug)]
 pub struct WriteHalf<S> {
     pub(super) shared: Arc<Mutex<Inner<S>>>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
-    /// Receives the next message; see [`WebSocket::recv`]. Cancellation safe.
+    /// Receives the next message; see [`WebSocket::recv`](super::WebSocket::recv). Cancellation safe.
     pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
         poll_fn(|cx| lock(&self.shared).poll_recv(cx))
             .await
@@ -53,7 +53,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
-    /// Sends a message; see [`WebSocket::send`].
+    /// Sends a message; see [`WebSocket::send`](super::WebSocket::send).
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| lock(&self.shared).poll_ready(cx, Half::Write)).await?;
         lock(&self.shared).encode(message)?;
