@@ -187,6 +187,20 @@ impl MessageReader {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Whether the next read should go into a small buffer of the caller's (say 4 KiB on
+    /// the stack) and then [`extend_from_read`](MessageReader::extend_from_read), rather
+    /// than into [`read_buf`](MessageReader::read_buf): while this reader holds no memory,
+    /// or holds a few bytes (a frame header announcing a megabyte, say) of a connection
+    /// whose reads have been small. Memory is then allocated for the bytes that arrive,
+    /// not for room they may never fill; a connection whose reads fill the room offered
+    /// gets it directly, without the copy.
+    pub fn prefers_small_read(&self) -> bool {
+        let buffered = self.buffered();
+        let room = self.buf.capacity() - self.buf.len();
+        (self.buf.capacity() == 0 && buffered == 0)
+            || (buffered < MIN_READ && room < MIN_READ && self.read_size <= MIN_READ)
+    }
+
     /// Bytes read and not consumed yet.
     pub fn buffered(&self) -> usize {
         match self.lent {

@@ -352,26 +352,28 @@ impl<S: Read + Write> WebSocket<S> {
             return Ok(false);
         }
         loop {
-            let result = if self.driver.reader.buffered() == 0 {
-                // Nothing buffered: release the buffers and read into the stack, so that
-                // a connection blocked here, idle, holds no buffer memory.
-                self.driver.release_idle();
-                let mut chunk = [0u8; STACK_READ];
-                self.stream.read(&mut chunk).inspect(|&n| {
-                    self.driver
-                        .reader
-                        .extend_from_read(&chunk[..n], n == STACK_READ)
-                })
-            } else {
-                let buf = self.driver.reader.read_buf();
-                let len = buf.len();
-                // `Read` needs initialised memory: zero what this read may fill.
-                let room = (buf.capacity() - len).max(1);
-                buf.resize(len + room, 0);
-                let result = self.stream.read(&mut buf[len..]);
-                buf.truncate(len + *result.as_ref().unwrap_or(&0));
-                result
-            };
+            let result =
+                if self.driver.reader.buffered() == 0 || self.driver.reader.prefers_small_read() {
+                    // Little or nothing buffered: release what is empty and read into the
+                    // stack, so that a connection blocked here (idle, or stalled after a frame
+                    // header) holds no more than the bytes it received.
+                    self.driver.release_idle();
+                    let mut chunk = [0u8; STACK_READ];
+                    self.stream.read(&mut chunk).inspect(|&n| {
+                        self.driver
+                            .reader
+                            .extend_from_read(&chunk[..n], n == STACK_READ)
+                    })
+                } else {
+                    let buf = self.driver.reader.read_buf();
+                    let len = buf.len();
+                    // `Read` needs initialised memory: zero what this read may fill.
+                    let room = (buf.capacity() - len).max(1);
+                    buf.resize(len + room, 0);
+                    let result = self.stream.read(&mut buf[len..]);
+                    buf.truncate(len + *result.as_ref().unwrap_or(&0));
+                    result
+                };
             match result {
                 Ok(0) => {
                     self.driver.conn.receive_eof();

@@ -128,20 +128,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    /// Reads into the buffer. While nothing is buffered (an idle connection), reads into a
-    /// stack array first, so that waiting costs no heap memory; once bytes flow, reads go
-    /// straight into the buffer's spare capacity, which is not zero-filled: memory is
-    /// touched only by bytes that arrive. Nothing is recorded before a read completes
-    /// (cancellation safety).
+    /// Reads into the buffer. While little is buffered (an idle connection, a peer that
+    /// sent a frame header and stalls), reads into a stack array first, so that waiting
+    /// costs no heap memory; once bytes flow, reads go straight into the buffer's spare
+    /// capacity, which is not zero-filled: memory is touched only by bytes that arrive.
+    /// Nothing is recorded before a read completes (cancellation safety).
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let stream = Pin::new(&mut self.stream);
         let reader = &mut self.driver.reader;
-        if reader.buffered() == 0 && reader.capacity() == 0 {
+        if reader.prefers_small_read() {
             let mut tmp = [MaybeUninit::<u8>::uninit(); STACK_READ];
             let mut buf = ReadBuf::uninit(&mut tmp);
             return match stream.poll_read(cx, &mut buf) {
                 Poll::Pending => {
-                    self.driver.release_idle();
+                    if self.driver.reader.buffered() == 0 {
+                        self.driver.release_idle();
+                    }
                     Poll::Pending
                 }
                 Poll::Ready(Ok(())) => {
