@@ -61,7 +61,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! For whole messages instead of events, feed the events to a [`MessageAssembler`]. To
+//! For whole messages instead of events, let a [`MessageReader`] own your read buffer: it
+//! splits each message that arrived as one frame off the buffer, without a copy (or feed
+//! the events to a [`MessageAssembler`], which copies). To
 //! test application logic without sockets, use [`testing::Pair`].
 //!
 //! # Errors
