@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use rfc6455::handshake::{AllowedOrigins, ServerConfig, ServerHandshake, write_rejection};
 use rfc6455::io::tokio::WebSocket;
-use rfc6455::{Config, Connection, Message, Role, Status, Utf8Bytes};
+use rfc6455::{Config, Connection, Message, PreparedMessage, Role, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
@@ -48,7 +48,7 @@ async fn main() -> std::io::Result<()> {
     let listener = TcpListener::bind(&addr).await?;
     eprintln!("chat on http://{}/", listener.local_addr()?);
     let policy = Arc::new(ServerConfig::default().allowed_origins(AllowedOrigins::same_origin()));
-    let (room, _) = broadcast::channel::<Utf8Bytes>(1024);
+    let (room, _) = broadcast::channel::<PreparedMessage>(1024);
     loop {
         let (stream, peer) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
@@ -65,7 +65,7 @@ async fn main() -> std::io::Result<()> {
 async fn serve(
     mut stream: TcpStream,
     policy: &ServerConfig,
-    room: broadcast::Sender<Utf8Bytes>,
+    room: broadcast::Sender<PreparedMessage>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut handshake = ServerHandshake::new(policy);
     let mut chunk = Vec::with_capacity(4096);
@@ -118,25 +118,26 @@ async fn serve(
 
 /// Relays this browser's messages to the room and the room's messages to this browser,
 /// from two tasks sharing one connection.
-async fn chat(ws: WebSocket<TcpStream>, room: broadcast::Sender<Utf8Bytes>) {
+async fn chat(ws: WebSocket<TcpStream>, room: broadcast::Sender<PreparedMessage>) {
     let (mut incoming, mut outgoing) = ws.split();
     let mut inbox = room.subscribe();
     let writer = tokio::spawn(async move {
         loop {
-            let text = match inbox.recv().await {
-                Ok(text) => text,
+            let message = match inbox.recv().await {
+                Ok(message) => message,
                 // A browser too slow to keep up misses messages rather than stalling the room.
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => break,
             };
-            if outgoing.send(Message::Text(text)).await.is_err() {
+            // The frame was encoded once for the whole room.
+            if outgoing.send_prepared(&message).await.is_err() {
                 break;
             }
         }
     });
     while let Ok(Some(message)) = incoming.recv().await {
         if let Message::Text(text) = message {
-            let _ = room.send(text);
+            let _ = room.send(PreparedMessage::text(text));
         }
     }
     writer.abort();

@@ -93,6 +93,7 @@ pub mod handshake;
 pub mod io;
 pub mod mask;
 mod message;
+mod prepared;
 pub mod reader;
 pub mod testing;
 pub mod utf8;
@@ -111,5 +112,6 @@ pub use connection::{
 pub use error::{ProtocolError, UsageError};
 pub use frame::{FrameHeader, OpCode, Status};
 pub use message::{Message, MessageAssembler};
+pub use prepared::PreparedMessage;
 pub use reader::MessageReader;
 pub use utf8::Utf8Bytes;

@@ -40,7 +40,7 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    fn opcode(self) -> OpCode {
+    pub(crate) fn opcode(self) -> OpCode {
         match self {
             MessageKind::Text => OpCode::Text,
             MessageKind::Binary => OpCode::Binary,

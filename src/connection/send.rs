@@ -181,6 +181,47 @@ impl Connection {
         Ok(self.finish_header(header))
     }
 
+    /// Sends a message prepared once for many connections (broadcast).
+    ///
+    /// A server gets the shared frame back, to write as it is: no copy, no encoding. With
+    /// permessage-deflate and no context takeover on our side, that is the frame compressed
+    /// once for this connection's window and level (shared with every connection that has
+    /// the same); with context takeover, the uncompressed frame (RFC 7692 lets any message
+    /// go uncompressed). A client, which must mask every frame with its own key, or a
+    /// connection configured to fragment messages, encodes the message into `out` instead
+    /// and gets `None`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_message`](Connection::send_message). Nothing is written on error.
+    pub fn send_prepared(
+        &mut self,
+        message: &crate::PreparedMessage,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<bytes::Bytes>, UsageError> {
+        if self.tx.message.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        if !self.life.may_send_data() {
+            return Err(UsageError::Closed);
+        }
+        let len = message.payload().len();
+        let fragments = self.config.fragment_size.is_some_and(|size| len > size);
+        if self.role == Role::Client || fragments {
+            self.send_message(message.kind(), message.payload(), out)?;
+            return Ok(None);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = &self.deflate {
+            if codec.should_compress(len) {
+                if let Some((bits, level)) = codec.fresh_compression() {
+                    return Ok(Some(message.compressed_frame(bits, level)));
+                }
+            }
+        }
+        Ok(Some(message.frame().clone()))
+    }
+
     /// Encodes the header of a whole message sent as one frame, for a payload the caller
     /// writes itself (a server's vectored write of header and payload, with no copy):
     /// [`send_message`](Connection::send_message)'s checks, then
@@ -276,6 +317,7 @@ impl Connection {
 
     /// Whether a Close frame (a reply, a failure's, an idle timeout's) waits for
     /// [`poll_transmit`](Connection::poll_transmit).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn close_pending(&self) -> bool {
         self.pending.close.is_some()
     }

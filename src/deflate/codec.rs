@@ -88,6 +88,16 @@ impl Codec {
         }
     }
 
+    /// The window bits and level of a compressor that starts afresh with every message
+    /// (no context takeover), which decide its output completely; `None` when it keeps
+    /// its context (or does not compress).
+    pub(crate) fn fresh_compression(&self) -> Option<(u8, u32)> {
+        if !self.send_no_context_takeover {
+            return None;
+        }
+        Some((self.send_bits?, self.level))
+    }
+
     /// Whether a message of `len` bytes should go out compressed.
     pub(crate) fn should_compress(&self, len: usize) -> bool {
         self.compress && self.send_bits.is_some() && len >= self.threshold
@@ -104,27 +114,7 @@ impl Codec {
                 bits,
             ))
         });
-        out.clear();
-        out.reserve(payload.len() / 2 + 64);
-        let start_in = compressor.total_in();
-        loop {
-            let consumed = (compressor.total_in() - start_in) as usize;
-            if out.len() == out.capacity() {
-                out.reserve(out.capacity().max(64));
-            }
-            // Sync flush: everything so far, ending with an empty stored block (§7.2.1).
-            let status = compressor.compress_vec(&payload[consumed..], out, FlushCompress::Sync);
-            let done = (compressor.total_in() - start_in) as usize == payload.len();
-            match status {
-                Ok(_) if done && out.len() < out.capacity() => break,
-                Ok(_) => {}
-                // Only possible for an invalid configuration, which `new` rules out.
-                Err(_) => break,
-            }
-        }
-        if out.ends_with(&TAIL) {
-            out.truncate(out.len() - TAIL.len());
-        }
+        compress_into(compressor, payload, out);
         // RFC 7692 §7.1.1: without context takeover, every message starts from an empty
         // window. Resetting keeps the allocation for the next message; `release_idle`
         // frees it when the connection goes quiet.
@@ -233,6 +223,42 @@ impl Codec {
         }
         self.scratch = Vec::new();
     }
+}
+
+/// Compresses a whole message into `out` (replacing its contents) with a sync flush, and
+/// strips the tail (RFC 7692 §7.2.1).
+fn compress_into(compressor: &mut Compress, payload: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(payload.len() / 2 + 64);
+    let start_in = compressor.total_in();
+    loop {
+        let consumed = (compressor.total_in() - start_in) as usize;
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(64));
+        }
+        // Sync flush: everything so far, ending with an empty stored block (§7.2.1).
+        let status = compressor.compress_vec(&payload[consumed..], out, FlushCompress::Sync);
+        let done = (compressor.total_in() - start_in) as usize == payload.len();
+        match status {
+            Ok(_) if done && out.len() < out.capacity() => break,
+            Ok(_) => {}
+            // Only possible for an invalid configuration, which `new` rules out.
+            Err(_) => break,
+        }
+    }
+    if out.ends_with(&TAIL) {
+        out.truncate(out.len() - TAIL.len());
+    }
+}
+
+/// A whole message compressed by a fresh compressor with `bits` window bits at `level`:
+/// what any connection whose compressor starts afresh with each message (no context
+/// takeover) with those settings sends, byte for byte.
+pub(crate) fn compress_fresh(payload: &[u8], bits: u8, level: u32) -> Vec<u8> {
+    let mut compressor = Compress::new_with_window_bits(Compression::new(level), false, bits);
+    let mut out = Vec::new();
+    compress_into(&mut compressor, payload, &mut out);
+    out
 }
 
 #[cfg(test)]

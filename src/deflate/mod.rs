@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 
 mod codec;
 
-pub(crate) use codec::{Codec, InflateError};
+pub(crate) use codec::{Codec, InflateError, compress_fresh};
 
 use crate::handshake::{Extension, ExtensionParam, HandshakeError};
 

@@ -423,11 +423,30 @@ impl<S: Read + Write> WebSocket<S> {
         let message = message.into();
         if self.driver.write_blocked() {
             match self.flush() {
-                Err(e) if e.is_would_block() => return Err(Error::BufferFull(message)),
+                Err(e) if e.is_would_block() => return Err(Error::BufferFull(Some(message))),
                 other => other?,
             }
         }
         self.driver.encode(message)
+    }
+
+    /// Queues a message prepared once for many connections (see
+    /// [`PreparedMessage`](crate::PreparedMessage)) and writes everything queued. A server
+    /// sends the shared frame: no encoding and, for large messages, no copy.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](WebSocket::send); [`Error::BufferFull`] carries nothing back (the
+    /// prepared message is still yours).
+    pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
+        if self.driver.write_blocked() {
+            match self.flush() {
+                Err(e) if e.is_would_block() => return Err(Error::BufferFull(None)),
+                other => other?,
+            }
+        }
+        self.driver.encode_prepared(message)?;
+        self.flush()
     }
 
     /// Writes everything queued and flushes the stream.

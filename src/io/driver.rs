@@ -131,6 +131,23 @@ impl Driver {
         Ok(())
     }
 
+    /// Queues a prepared message: a server's shared frame as it is (copied behind the
+    /// frames before it when small, which a vectored write would not save).
+    pub(crate) fn encode_prepared(
+        &mut self,
+        message: &crate::PreparedMessage,
+    ) -> Result<(), Error> {
+        let conn = &mut self.conn;
+        if let Some(frame) = self.writer.encode(|out| conn.send_prepared(message, out))? {
+            if frame.len() < SHARED_MIN {
+                self.writer.encode(|out| out.extend_from_slice(&frame));
+            } else {
+                self.writer.push_shared(frame);
+            }
+        }
+        Ok(())
+    }
+
     /// Queues a data message: a large server payload after its header, without a copy;
     /// anything else encoded (masked, compressed, fragmented) into the queue.
     fn send_data(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), UsageError> {

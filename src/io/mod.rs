@@ -47,9 +47,10 @@ pub enum Error {
     /// The connection is closed; nothing more can be sent or received.
     Closed,
     /// More than the high-water mark is queued for a peer that is not reading, and a
-    /// non-blocking stream could not take more: the message (carried back) was not
-    /// queued. Flush when the stream is writable, then send it again.
-    BufferFull(crate::Message),
+    /// non-blocking stream could not take more: the message was not queued (it is carried
+    /// back when it was given by value). Flush when the stream is writable, then send it
+    /// again.
+    BufferFull(Option<crate::Message>),
 }
 
 impl fmt::Display for Error {

@@ -292,16 +292,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// Not cancellation safe in one direction: a `send` dropped after the message was
     /// queued still delivers it on the next send, flush or receive.
-    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         poll_fn(|cx| self.inner.poll_ready(cx, Half::Write)).await?;
-        self.inner.encode(message)?;
+        self.inner.encode(message.into())?;
+        poll_fn(|cx| self.inner.poll_flush(cx, Half::Write)).await
+    }
+
+    /// Sends a message prepared once for many connections (see
+    /// [`PreparedMessage`](crate::PreparedMessage)): a server queues the shared frame — no
+    /// encoding and, for large messages, no copy — then writes it like
+    /// [`send`](WebSocket::send).
+    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_ready(cx, Half::Write)).await?;
+        self.inner.driver.encode_prepared(message)?;
         poll_fn(|cx| self.inner.poll_flush(cx, Half::Write)).await
     }
 
     /// Queues a message without writing it, if the high-water mark allows (else waits).
-    pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         poll_fn(|cx| self.inner.poll_ready(cx, Half::Write)).await?;
-        self.inner.encode(message)
+        self.inner.encode(message.into())
     }
 
     /// Writes everything queued.

@@ -54,9 +54,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Sends a message; see [`WebSocket::send`](super::WebSocket::send).
-    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
         poll_fn(|cx| lock(&self.shared).poll_ready(cx, Half::Write)).await?;
         lock(&self.shared).encode(message)?;
+        poll_fn(|cx| lock(&self.shared).poll_flush(cx, Half::Write)).await
+    }
+
+    /// Sends a prepared message; see [`WebSocket::send_prepared`](super::WebSocket::send_prepared).
+    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_ready(cx, Half::Write)).await?;
+        lock(&self.shared).driver.encode_prepared(message)?;
         poll_fn(|cx| lock(&self.shared).poll_flush(cx, Half::Write)).await
     }
 
