@@ -12,6 +12,8 @@
 //! first.
 
 mod client;
+#[cfg(feature = "deflate")]
+mod deflate;
 mod error;
 mod extension;
 mod head;
