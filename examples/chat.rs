@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use rfc6455::handshake::{AllowedOrigins, ServerConfig, ServerHandshake, write_rejection};
 use rfc6455::io::tokio::WebSocket;
-use rfc6455::{Config, Connection, Message, PreparedMessage, Role, Status};
+use rfc6455::{Config, Message, PreparedMessage, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
@@ -89,14 +89,15 @@ async fn serve(
     let mut out = Vec::new();
     match request.path() {
         "/ws" => {
-            if policy.accept(&request, &mut out).is_err() {
+            let Ok(accepted) = policy.accept(&request, &mut out) else {
                 // `out` holds the 400/403/426 response.
                 stream.write_all(&out).await?;
                 return Ok(());
-            }
+            };
             stream.write_all(&out).await?;
-            let conn = Connection::new(Role::Server, Config::default().max_message_size(64 << 10));
-            let ws = WebSocket::from_parts(stream, conn, handshake.leftover());
+            let (conn, leftover) =
+                accepted.into_connection(Config::default().max_message_size(64 << 10));
+            let ws = WebSocket::from_parts(stream, conn, &leftover);
             chat(ws, room).await;
         }
         "/" => {

@@ -12,7 +12,7 @@ use std::io::{ErrorKind, Read, Write};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use rfc6455::handshake::{ServerConfig, ServerHandshake};
-use rfc6455::{Config, Connection, Event, Message, MessageAssembler, Role, Status};
+use rfc6455::{Config, Connection, Event, Message, MessageAssembler, Status};
 
 const LISTENER: Token = Token(0);
 
@@ -141,12 +141,13 @@ impl Client {
                 }
                 Ok(Status::Complete(())) => {
                     let request = handshake.request().expect("complete");
-                    if policy.accept(&request, &mut self.output).is_err() {
+                    let Ok(accepted) = policy.accept(&request, &mut self.output) else {
                         self.phase = Phase::Done;
                         return;
-                    }
-                    self.input = handshake.leftover().to_vec();
-                    let conn = Box::new(Connection::new(Role::Server, limits.clone()));
+                    };
+                    let (conn, leftover) = accepted.into_connection(limits.clone());
+                    self.input = leftover;
+                    let conn = Box::new(conn);
                     self.phase = Phase::Open(conn, MessageAssembler::new());
                 }
                 Err(e) => {

@@ -208,22 +208,19 @@ impl Pair {
             .ok_or(HandshakeError::Malformed("no request"))?;
         let accepted = server_policy.accept(&server_request, &mut to_client);
         let response = client_hs.receive(&to_client);
-        #[allow(unused_variables)]
         let accepted = accepted?;
         let Status::Complete(response) = response? else {
             return Err(HandshakeError::Malformed("incomplete response"));
         };
-        #[allow(unused_mut)]
-        let mut pair = Pair::new(client, server);
-        #[cfg(feature = "deflate")]
-        {
-            if let (Some(p), Some(c)) = (&accepted.deflate, server_policy.deflate_config()) {
-                pair.server.conn.enable_deflate(p, c);
-            }
-            if let (Some(p), Some(c)) = (&response.deflate, request.deflate_config()) {
-                pair.client.conn.enable_deflate(p, c);
-            }
-        }
+        // The hand-off a real endpoint makes: deflate and subprotocol applied for us.
+        let (server_conn, _) = accepted.into_connection(server);
+        let (client_conn, _) = response
+            .clone()
+            .into_connection_with_masks(client, SeededMasks::new(1));
+        let pair = Pair {
+            client: Endpoint::new(client_conn),
+            server: Endpoint::new(server_conn),
+        };
         Ok((pair, response))
     }
 

@@ -262,6 +262,8 @@ pub struct Connection {
     /// RSV bits (in their header positions, 0x70) a negotiated extension defines.
     allowed_rsv: u8,
     failure: Option<ProtocolError>,
+    /// The subprotocol agreed in the handshake.
+    protocol: Option<Box<str>>,
     /// permessage-deflate, once negotiated.
     #[cfg(feature = "deflate")]
     deflate: Option<Box<crate::deflate::Codec>>,
@@ -309,6 +311,7 @@ impl Connection {
             masks,
             allowed_rsv: 0,
             failure: None,
+            protocol: None,
             #[cfg(feature = "deflate")]
             deflate: None,
         }
@@ -317,6 +320,17 @@ impl Connection {
     /// This end's role.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// The subprotocol agreed in the opening handshake, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// Records the subprotocol agreed in the opening handshake
+    /// ([`Accepted::into_connection`](crate::handshake::Accepted::into_connection) does).
+    pub fn set_protocol(&mut self, protocol: Option<&str>) {
+        self.protocol = protocol.map(Box::from);
     }
 
     /// The configuration.

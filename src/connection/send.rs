@@ -110,12 +110,7 @@ impl Connection {
         header.fin = fin;
         header.rsv1 = rsv1;
         let header = self.finish_header(header);
-        out.reserve(header.as_bytes().len() + payload.len());
-        out.extend_from_slice(header.as_bytes());
-        match header.mask {
-            Some(key) => extend_masked(out, payload, key),
-            None => crate::copy::extend(out, payload),
-        }
+        append_frame(&header, payload, out);
     }
 
     /// Whether [`send_message`](Connection::send_message) would compress a message of
@@ -142,12 +137,7 @@ impl Connection {
         out: &mut Vec<u8>,
     ) -> Result<(), UsageError> {
         let header = self.encode_header(kind, payload.len() as u64, fin)?;
-        out.reserve(header.as_bytes().len() + payload.len());
-        out.extend_from_slice(header.as_bytes());
-        match header.mask {
-            Some(key) => extend_masked(out, payload, key),
-            None => crate::copy::extend(out, payload),
-        }
+        append_frame(&header, payload, out);
         Ok(())
     }
 
@@ -339,11 +329,7 @@ impl Connection {
 
     fn write_control(&mut self, opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
         let header = self.finish_header(FrameHeader::new(opcode, payload.len() as u64));
-        out.extend_from_slice(header.as_bytes());
-        match header.mask {
-            Some(key) => extend_masked(out, payload, key),
-            None => crate::copy::extend(out, payload),
-        }
+        append_frame(&header, payload, out);
     }
 
     /// Adds the mask (clients) and encodes.
@@ -359,5 +345,16 @@ impl Connection {
             len,
             mask: header.mask,
         }
+    }
+}
+
+/// Appends a frame: `header`, then `payload`, masked with the header's key (a client's).
+#[inline]
+fn append_frame(header: &EncodedHeader, payload: &[u8], out: &mut Vec<u8>) {
+    out.reserve(header.as_bytes().len() + payload.len());
+    out.extend_from_slice(header.as_bytes());
+    match header.mask {
+        Some(key) => extend_masked(out, payload, key),
+        None => crate::copy::extend(out, payload),
     }
 }

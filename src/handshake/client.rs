@@ -290,7 +290,8 @@ impl ClientRequest {
     }
 }
 
-/// What the server agreed to in its `101` response.
+/// What the server agreed to in its `101` response — and, with
+/// [`into_connection`](HandshakeResponse::into_connection), the connection that follows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HandshakeResponse {
     /// The subprotocol the server selected, one of those offered.
@@ -299,10 +300,48 @@ pub struct HandshakeResponse {
     pub extensions: Vec<Extension>,
     /// All response header fields, names as sent.
     pub headers: Vec<(String, Vec<u8>)>,
-    /// The permessage-deflate parameters, if the server accepted our offer: pass them to
-    /// [`Connection::enable_deflate`](crate::Connection::enable_deflate).
+    /// The permessage-deflate parameters, if the server accepted our offer (applied by
+    /// [`into_connection`](HandshakeResponse::into_connection)).
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateParams>,
+    /// The bytes that arrived with the response after its head: the first WebSocket
+    /// frames, which the connection must receive before anything read later.
+    pub leftover: Vec<u8>,
+    /// Our permessage-deflate configuration, for the connection.
+    #[cfg(feature = "deflate")]
+    deflate_config: Option<crate::deflate::DeflateConfig>,
+}
+
+impl HandshakeResponse {
+    /// The client connection for what was agreed — permessage-deflate enabled with the
+    /// negotiated parameters, the subprotocol recorded, mask keys from the operating
+    /// system's generator — and the bytes that arrived after the response head, to pass
+    /// to it first.
+    #[cfg(feature = "std")]
+    pub fn into_connection(self, config: crate::Config) -> (crate::Connection, Vec<u8>) {
+        let conn = crate::Connection::new(crate::Role::Client, config);
+        self.finish(conn)
+    }
+
+    /// [`into_connection`](HandshakeResponse::into_connection) with mask keys from `masks`
+    /// (without the `std` feature, the only way).
+    pub fn into_connection_with_masks(
+        self,
+        config: crate::Config,
+        masks: impl crate::MaskSource + Send + 'static,
+    ) -> (crate::Connection, Vec<u8>) {
+        let conn = crate::Connection::with_mask_source(crate::Role::Client, config, masks);
+        self.finish(conn)
+    }
+
+    fn finish(self, mut conn: crate::Connection) -> (crate::Connection, Vec<u8>) {
+        conn.set_protocol(self.protocol.as_deref());
+        #[cfg(feature = "deflate")]
+        if let (Some(params), Some(deflate)) = (&self.deflate, &self.deflate_config) {
+            conn.enable_deflate(params, deflate);
+        }
+        (conn, self.leftover)
+    }
 }
 
 /// The client's handshake: writes the request, then checks the response.
@@ -509,6 +548,9 @@ impl ClientHandshake {
             protocol,
             extensions,
             headers,
+            leftover: self.head.leftover().to_vec(),
+            #[cfg(feature = "deflate")]
+            deflate_config: deflate.is_some().then(|| self.deflate.clone()).flatten(),
             #[cfg(feature = "deflate")]
             deflate,
         })

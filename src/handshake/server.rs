@@ -14,6 +14,8 @@ use super::{
     AllowedOrigins, DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, Extension, HandshakeError,
     accept_key, is_safe_value, is_token, parse_extensions,
 };
+use crate::config::Config;
+use crate::connection::{Connection, Role};
 use crate::error::UsageError;
 use crate::frame::Status;
 
@@ -211,6 +213,7 @@ impl ServerConfig {
         #[allow(unused_mut)]
         let mut accepted = Accepted {
             protocol,
+            leftover: request.leftover().to_vec(),
             ..Accepted::default()
         };
         // RFC 7692 §5: the server accepts at most one permessage-deflate offer; offers it
@@ -221,6 +224,7 @@ impl ServerConfig {
             if let Some((params, response)) = config.accept_offers(&offers) {
                 accepted.extensions.push(response);
                 accepted.deflate = Some(params);
+                accepted.deflate_config = Some(config.clone());
             }
         }
         Ok((accept_key(request.key().unwrap_or_default()), accepted))
@@ -269,17 +273,58 @@ impl AcceptOptions {
     }
 }
 
-/// What the server agreed to.
+/// What the server agreed to — and, with [`into_connection`](Accepted::into_connection),
+/// the connection that follows, with nothing left to set up by hand.
+///
+/// ```
+/// use rfc6455::handshake::{ServerConfig, ServerHandshake};
+/// use rfc6455::{Config, Status};
+///
+/// let config = ServerConfig::default().subprotocols(["chat"]);
+/// let mut handshake = ServerHandshake::new(&config);
+/// let request = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+///     Sec-WebSocket-Protocol: chat\r\n\r\n\x81\x80\0\0\0\0";
+/// assert_eq!(handshake.receive(request)?, Status::Complete(()));
+/// let mut out = Vec::new();
+/// let accepted = config.accept(&handshake.request().unwrap(), &mut out)?;
+/// let (conn, leftover) = accepted.into_connection(Config::default());
+/// assert_eq!(conn.protocol(), Some("chat"));
+/// assert_eq!(leftover, b"\x81\x80\0\0\0\0"); // a pipelined first frame, for the connection
+/// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Accepted {
     /// The selected subprotocol.
     pub protocol: Option<String>,
     /// The accepted extensions, as written in the response.
     pub extensions: Vec<Extension>,
-    /// The permessage-deflate parameters, if it was negotiated: pass them to
-    /// [`Connection::enable_deflate`](crate::Connection::enable_deflate).
+    /// The permessage-deflate parameters, if it was negotiated (applied by
+    /// [`into_connection`](Accepted::into_connection)).
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateParams>,
+    /// The bytes that arrived after the request head: the first WebSocket frames, which
+    /// the connection must receive before anything read later.
+    pub leftover: Vec<u8>,
+    /// Our permessage-deflate configuration, for the connection.
+    #[cfg(feature = "deflate")]
+    deflate_config: Option<crate::deflate::DeflateConfig>,
+}
+
+impl Accepted {
+    /// The server connection for what was agreed — permessage-deflate enabled with the
+    /// negotiated parameters, the subprotocol recorded — and the bytes that arrived after
+    /// the request head, to pass to it first.
+    pub fn into_connection(self, config: Config) -> (Connection, Vec<u8>) {
+        // A server never masks: the mask source is never asked.
+        let mut conn = Connection::with_mask_source(Role::Server, config, || [0; 4]);
+        conn.set_protocol(self.protocol.as_deref());
+        #[cfg(feature = "deflate")]
+        if let (Some(params), Some(deflate)) = (&self.deflate, &self.deflate_config) {
+            conn.enable_deflate(params, deflate);
+        }
+        (conn, self.leftover)
+    }
 }
 
 /// Parses a client's handshake request from pieces.
@@ -387,6 +432,7 @@ impl ServerHandshake {
                 buf,
                 spans: &p.headers,
             },
+            leftover: self.head.leftover(),
         })
     }
 
@@ -408,6 +454,7 @@ pub struct Request<'a> {
     target: &'a str,
     version: u8,
     fields: Fields<'a>,
+    leftover: &'a [u8],
 }
 
 impl fmt::Debug for Request<'_> {
@@ -421,6 +468,11 @@ impl fmt::Debug for Request<'_> {
 }
 
 impl<'a> Request<'a> {
+    /// The bytes that arrived after the request head (a pipelined first frame).
+    pub fn leftover(&self) -> &'a [u8] {
+        self.leftover
+    }
+
     /// The method, e.g. `GET`.
     pub fn method(&self) -> &'a str {
         self.method

@@ -33,7 +33,6 @@
 
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::string::String;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -125,10 +124,8 @@ fn client_until<S: Read + Write>(
     stream.write_all(&out)?;
     stream.flush()?;
     let response = handshake::read_blocking(&mut stream, &mut handshake, deadline)??;
-    let conn = super::client_connection(config, request, &response);
-    let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
-    ws.set_protocol(response.protocol.clone());
-    Ok((ws, response))
+    let (conn, leftover) = response.clone().into_connection(config);
+    Ok((WebSocket::from_parts(stream, conn, &leftover), response))
 }
 
 /// Accepts WebSockets with a handshake policy, connection limits and a handshake
@@ -207,10 +204,8 @@ impl Acceptor {
                 return Err(e);
             }
         };
-        let conn = super::server_connection(&self.config, &self.handshake, &accepted);
-        let protocol = accepted.protocol;
-        let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
-        ws.set_protocol(protocol);
+        let (conn, leftover) = accepted.into_connection(self.config.clone());
+        let ws = WebSocket::from_parts(stream, conn, &leftover);
         Ok((ws, value))
     }
 }
@@ -482,12 +477,12 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// The subprotocol agreed in the handshake, if any.
     pub fn protocol(&self) -> Option<&str> {
-        self.driver.protocol.as_deref()
+        self.driver.conn.protocol()
     }
 
     /// Records the subprotocol agreed in a handshake run outside this adapter.
-    pub fn set_protocol(&mut self, protocol: Option<String>) {
-        self.driver.protocol = protocol;
+    pub fn set_protocol(&mut self, protocol: Option<&str>) {
+        self.driver.conn.set_protocol(protocol);
     }
 
     /// Sets the high-water mark (default

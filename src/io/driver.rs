@@ -40,8 +40,6 @@ pub(crate) struct Driver {
     epoch: Instant,
     /// The end of the stream was reported to the application.
     pub(crate) finished: bool,
-    /// The subprotocol agreed in the handshake.
-    pub(crate) protocol: Option<std::string::String>,
     /// See [`DEFAULT_HIGH_WATER`].
     pub(crate) high_water: usize,
     /// A write failed after a message was already taken from the input: the message was
@@ -57,7 +55,6 @@ impl Driver {
             writer: WriteQueue::default(),
             epoch: Instant::now(),
             finished: false,
-            protocol: None,
             high_water: DEFAULT_HIGH_WATER,
             deferred: None,
         };

@@ -209,38 +209,6 @@ fn tcp_target(request: &crate::handshake::ClientRequest) -> Result<(&str, u16), 
     Ok((host, request.effective_port()))
 }
 
-/// Sets up a server connection for what the handshake agreed.
-#[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
-fn server_connection(
-    config: &crate::Config,
-    handshake: &crate::handshake::ServerConfig,
-    accepted: &crate::handshake::Accepted,
-) -> crate::Connection {
-    #[allow(unused_mut)]
-    let mut conn = crate::Connection::new(crate::Role::Server, config.clone());
-    #[cfg(feature = "deflate")]
-    if let (Some(params), Some(deflate)) = (&accepted.deflate, handshake.deflate_config()) {
-        conn.enable_deflate(params, deflate);
-    }
-    conn
-}
-
-/// Sets up a client connection for what the handshake agreed.
-#[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
-fn client_connection(
-    config: crate::Config,
-    request: &crate::handshake::ClientRequest,
-    response: &crate::handshake::HandshakeResponse,
-) -> crate::Connection {
-    #[allow(unused_mut)]
-    let mut conn = crate::Connection::new(crate::Role::Client, config);
-    #[cfg(feature = "deflate")]
-    if let (Some(params), Some(deflate)) = (&response.deflate, request.deflate_config()) {
-        conn.enable_deflate(params, deflate);
-    }
-    conn
-}
-
 /// Why a server-side handshake did not produce a WebSocket.
 fn rejected(status: u16, reason: &str) -> Error {
     Error::Handshake(HandshakeError::Rejected(Box::new(

@@ -35,7 +35,6 @@
 use std::future::poll_fn;
 
 use std::pin::Pin;
-use std::string::String;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -124,10 +123,8 @@ where
     stream.write_all(&out).await?;
     stream.flush().await?;
     let response = handshake::read_async(&mut stream, &mut handshake).await??;
-    let conn = super::client_connection(config, request, &response);
-    let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
-    ws.set_protocol(response.protocol.clone());
-    Ok((ws, response))
+    let (conn, leftover) = response.clone().into_connection(config);
+    Ok((WebSocket::from_parts(stream, conn, &leftover), response))
 }
 
 /// Runs `future` for at most `limit`: past it, an `Io` error of kind `TimedOut`.
@@ -236,11 +233,9 @@ impl Acceptor {
         stream.write_all(&out).await?;
         stream.flush().await?;
         let (accepted, value) = result?;
-        let conn = super::server_connection(&self.config, &self.handshake, &accepted);
-        let protocol = accepted.protocol;
-        let mut ws = WebSocket::from_parts(stream, conn, handshake.leftover());
+        let (conn, leftover) = accepted.into_connection(self.config.clone());
+        let mut ws = WebSocket::from_parts(stream, conn, &leftover);
         ws.set_high_water(self.high_water);
-        ws.set_protocol(protocol);
         Ok((ws, value))
     }
 }
@@ -334,12 +329,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The subprotocol agreed in the handshake, if any.
     pub fn protocol(&self) -> Option<&str> {
-        self.inner.driver.protocol.as_deref()
+        self.inner.driver.conn.protocol()
     }
 
     /// Records the subprotocol agreed in a handshake run outside this adapter.
-    pub fn set_protocol(&mut self, protocol: Option<String>) {
-        self.inner.driver.protocol = protocol;
+    pub fn set_protocol(&mut self, protocol: Option<&str>) {
+        self.inner.driver.conn.set_protocol(protocol);
     }
 
     /// Sets the high-water mark: sending waits while more bytes than this are queued.
