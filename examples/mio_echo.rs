@@ -126,7 +126,7 @@ impl Client {
         }
         match &self.phase {
             Phase::Done => false,
-            Phase::Open(conn, _) => !conn.should_close_transport(),
+            Phase::Open(conn, _) => !conn.poll_close_transport(),
             Phase::Handshake(_) => !eof,
         }
     }

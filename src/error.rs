@@ -64,11 +64,6 @@ pub enum ProtocolError {
     },
     /// A compressed message was not valid DEFLATE data (RFC 7692 §7.2.2).
     InvalidCompressedData,
-    /// Not the peer's fault: permessage-deflate is enabled but a compressed message was
-    /// passed to [`Connection::receive`](crate::Connection::receive) instead of
-    /// [`receive_into`](crate::Connection::receive_into), which has somewhere to put the
-    /// inflated data. The connection fails with 1011 (internal error).
-    InflateBufferMissing,
 }
 
 impl ProtocolError {
@@ -78,7 +73,6 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
                 CloseCode::INVALID_PAYLOAD
             }
-            ProtocolError::InflateBufferMissing => CloseCode::INTERNAL_ERROR,
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => CloseCode::MESSAGE_TOO_BIG,
@@ -106,7 +100,6 @@ impl ProtocolError {
             ProtocolError::MessageTooLarge { .. } => "message too large",
             ProtocolError::TooManyFragments { .. } => "too many fragments",
             ProtocolError::InvalidCompressedData => "invalid compressed data",
-            ProtocolError::InflateBufferMissing => "no buffer for inflated data",
         }
     }
 }
@@ -157,6 +150,10 @@ pub enum UsageError {
     HandshakeComplete,
     /// A frame payload of 2^63 bytes or more, which no frame header can announce (§5.2).
     PayloadTooLong,
+    /// A compressed message arrived on a connection with permessage-deflate, and
+    /// [`Connection::receive`](crate::Connection::receive) has nowhere to put its inflated
+    /// data: use [`receive_into`](crate::Connection::receive_into). Nothing was consumed.
+    InflateBufferMissing,
     /// A handshake argument that cannot be written as HTTP (e.g. CR/LF in a header value,
     /// a subprotocol the client did not offer, an invalid URL).
     InvalidHandshakeInput(&'static str),
@@ -181,9 +178,65 @@ impl fmt::Display for UsageError {
                 f.write_str("the handshake is complete; later bytes belong to the connection")
             }
             UsageError::PayloadTooLong => f.write_str("payload of 2^63 bytes or more"),
+            UsageError::InflateBufferMissing => {
+                f.write_str("a compressed message needs receive_into, not receive")
+            }
             UsageError::InvalidHandshakeInput(what) => write!(f, "invalid handshake input: {what}"),
         }
     }
 }
 
 impl core::error::Error for UsageError {}
+
+/// What [`Connection::receive`](crate::Connection::receive) reports: the peer's fault, or
+/// the caller's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReceiveError {
+    /// The peer broke the protocol or a limit: the connection failed and queued the Close
+    /// frame carrying [`ProtocolError::close_code`].
+    Protocol(ProtocolError),
+    /// The caller's mistake (a compressed message passed to `receive` rather than
+    /// `receive_into`): nothing was consumed, nothing is sent, the connection is unchanged.
+    Usage(UsageError),
+}
+
+impl ReceiveError {
+    /// The protocol error, if it was the peer's fault.
+    pub fn protocol(&self) -> Option<&ProtocolError> {
+        match self {
+            ReceiveError::Protocol(e) => Some(e),
+            ReceiveError::Usage(_) => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for ReceiveError {
+    fn from(e: ProtocolError) -> ReceiveError {
+        ReceiveError::Protocol(e)
+    }
+}
+
+impl PartialEq<ProtocolError> for ReceiveError {
+    fn eq(&self, other: &ProtocolError) -> bool {
+        self.protocol() == Some(other)
+    }
+}
+
+impl fmt::Display for ReceiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReceiveError::Protocol(e) => fmt::Display::fmt(e, f),
+            ReceiveError::Usage(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl core::error::Error for ReceiveError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            ReceiveError::Protocol(e) => Some(e),
+            ReceiveError::Usage(e) => Some(e),
+        }
+    }
+}

@@ -109,7 +109,7 @@ pub use connection::{
     Connection, EncodedHeader, Event, MAX_QUEUED_PONGS, MaskSource, MessageKind, Received, Role,
     State, Timeout,
 };
-pub use error::{ProtocolError, UsageError};
+pub use error::{ProtocolError, ReceiveError, UsageError};
 pub use frame::{FrameHeader, OpCode, Status};
 pub use message::{Message, MessageAssembler};
 pub use prepared::PreparedMessage;

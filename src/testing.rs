@@ -273,7 +273,7 @@ fn transfer(from: &mut Endpoint, to: &mut Endpoint) -> usize {
     let n = from.outbox.len();
     to.inbox.append(&mut from.outbox);
     to.process();
-    if from.conn.should_close_transport() {
+    if from.conn.poll_close_transport() {
         from.transport_closed = true;
         to.process();
         to.conn.receive_eof();

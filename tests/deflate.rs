@@ -256,11 +256,13 @@ fn rsv1_rules() {
     // Without permessage-deflate, RSV1 is a protocol error too.
     let mut plain = Connection::new(Role::Server, Config::default());
     assert_eq!(
-        plain.receive(&mut masked(
-            0xc1,
-            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
-        )),
-        Err(ProtocolError::ReservedBits)
+        plain
+            .receive(&mut masked(
+                0xc1,
+                &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
+            ))
+            .unwrap_err(),
+        ProtocolError::ReservedBits
     );
     // Garbage that is not DEFLATE: 1007.
     let mut server = server_with(DEFAULT, DeflateConfig::default());
@@ -270,16 +272,19 @@ fn rsv1_rules() {
         .unwrap_err();
     assert_eq!(err, ProtocolError::InvalidCompressedData);
     assert_eq!(err.close_code(), CloseCode::INVALID_PAYLOAD);
-    // A compressed message given to plain `receive`: the caller's mistake, 1011.
+    // A compressed message given to plain `receive`: the caller's mistake. Nothing is
+    // consumed, nothing is sent, and the connection goes on with `receive_into`.
     let mut server = server_with(DEFAULT, DeflateConfig::default());
-    let err = server
-        .receive(&mut masked(
-            0xc1,
-            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-        ))
-        .unwrap_err();
-    assert_eq!(err, ProtocolError::InflateBufferMissing);
-    assert_eq!(err.close_code(), CloseCode::INTERNAL_ERROR);
+    let mut wire = masked(0xc1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+    assert_eq!(
+        server.receive(&mut wire).unwrap_err(),
+        rfc6455::ReceiveError::Usage(rfc6455::UsageError::InflateBufferMissing)
+    );
+    assert_eq!(server.state(), rfc6455::State::Open);
+    assert_eq!(server.poll_transmit(&mut Vec::new()), 0);
+    let mut inflated = Vec::new();
+    let r = server.receive_into(&mut wire, &mut inflated).unwrap();
+    assert_eq!(r.event, Some(Event::Text("Hello")));
 }
 
 #[test]

@@ -170,7 +170,7 @@ fn feed_into(conn: &mut Connection, wire: &mut [u8], got: &mut Vec<Got>) {
                 }
             }
             Err(e) => {
-                got.push(Got::Error(e));
+                got.push(Got::Error(common::peer_fault(e)));
                 return;
             }
         }
@@ -188,7 +188,7 @@ fn feed_measured(conn: &mut Connection, wire: &mut [u8]) -> (Vec<Got>, Usage) {
 fn failed_with(conn: &mut Connection, error: &ProtocolError) -> Vec<u8> {
     assert_eq!(conn.state(), State::Closed);
     assert_eq!(conn.failure(), Some(error));
-    assert!(conn.should_close_transport());
+    assert!(conn.poll_close_transport());
     let mut out = Vec::new();
     conn.poll_transmit(&mut out);
     // No event after the error: later input is discarded whole, nothing more is queued.
@@ -226,6 +226,7 @@ fn header_announcing_2_pow_63_minus_1_bytes_fails_1009_allocating_only_the_close
     let (result, usage) = measure(|| {
         conn.receive(&mut wire)
             .map(|r| (r.consumed, r.event.is_some()))
+            .map_err(common::peer_fault)
     });
     let limit = DEFAULT_MAX_MESSAGE_SIZE;
     assert_eq!(result, Err(ProtocolError::FrameTooLarge { limit }));
@@ -361,7 +362,7 @@ fn endless_fragments(config: Config, payload_len: usize) -> EndlessOutcome {
                     assert!(matches!(event, Event::BinaryChunk { fin: false, .. }));
                     assert_eq!(assembler.push(event), None);
                 }
-                Err(e) => return (e, i),
+                Err(e) => return (common::peer_fault(e), i),
             }
         }
         panic!("ten million fragments accepted");
@@ -836,7 +837,7 @@ fn byte_by_byte_until_error(conn: &mut Connection, wire: &[u8]) -> Option<(usize
                         break;
                     }
                 }
-                Err(e) => return Some((i + 1, e)),
+                Err(e) => return Some((i + 1, common::peer_fault(e))),
             }
         }
         buf.drain(..pos);

@@ -242,7 +242,7 @@ fn keepalive_ping_and_idle_timeout() {
     assert_eq!(server.poll_timeout(), Some(secs(41)));
     assert_eq!(server.handle_timeout(secs(41)), Some(Timeout::Close));
     assert_eq!(server.state(), State::Closed);
-    assert!(server.should_close_transport());
+    assert!(server.poll_close_transport());
     assert!(!server.is_closed_cleanly());
 }
 
@@ -258,14 +258,14 @@ fn client_waits_for_the_server_to_close_the_transport() {
     client.poll_transmit(&mut out);
     assert_eq!(client.state(), State::Closed);
     assert!(client.is_closed_cleanly());
-    assert!(!client.should_close_transport());
+    assert!(!client.poll_close_transport());
     client.handle_timeout(Duration::from_secs(1));
     assert_eq!(client.poll_timeout(), Some(Duration::from_secs(6)));
     assert_eq!(
         client.handle_timeout(Duration::from_secs(6)),
         Some(Timeout::Close)
     );
-    assert!(client.should_close_transport());
+    assert!(client.poll_close_transport());
 }
 
 #[test]

@@ -75,7 +75,7 @@ fn decode(role: Role, wire: &[u8], chunks: &[usize]) -> (Vec<Message>, Option<Pr
                         None => break,
                     }
                 }
-                Err(e) => return (messages, Some(e)),
+                Err(e) => return (messages, e.protocol().cloned()),
             }
         }
         buf.drain(..pos);

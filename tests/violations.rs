@@ -27,12 +27,12 @@ fn fail_with(config: Config, wire: &[u8]) -> (ProtocolError, Vec<u8>) {
                 pos += r.consumed;
                 assert!(r.event.is_some(), "input ended without a violation");
             }
-            Err(e) => break e,
+            Err(e) => break common::peer_fault(e),
         }
     };
     assert_eq!(conn.state(), State::Closed);
     assert_eq!(conn.failure(), Some(&error));
-    assert!(conn.should_close_transport());
+    assert!(conn.poll_close_transport());
     let mut out = Vec::new();
     conn.poll_transmit(&mut out);
     // After failing, input is discarded and nothing more is sent.
@@ -326,7 +326,10 @@ fn each_rule_fails_with_its_close_code() {
 fn client_rejects_masked_frames() {
     let mut conn = Connection::new(Role::Client, Config::default());
     let mut wire = masked(0x81, b"hi");
-    assert_eq!(conn.receive(&mut wire), Err(ProtocolError::MaskedFrame));
+    assert_eq!(
+        conn.receive(&mut wire).map_err(common::peer_fault),
+        Err(ProtocolError::MaskedFrame)
+    );
     let mut out = Vec::new();
     conn.poll_transmit(&mut out);
     // The client's Close is masked: 2 header bytes + 4 mask bytes + 2 code + reason.
@@ -346,7 +349,7 @@ fn oversized_frame_fails_at_its_header_before_any_payload() {
         0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4,
     ];
     assert_eq!(
-        conn.receive(&mut wire),
+        conn.receive(&mut wire).map_err(common::peer_fault),
         Err(ProtocolError::FrameTooLarge {
             limit: rfc6455::DEFAULT_MAX_MESSAGE_SIZE
         })

@@ -13,7 +13,9 @@ use rfc6455::{CloseCode, Config, Connection, Event, Role};
 const LIMIT: u64 = 64 * 1024;
 
 fuzz_target!(|input: &[u8]| {
-    let [flags, frame, rest @ ..] = input else { return };
+    let [flags, frame, rest @ ..] = input else {
+        return;
+    };
     let params = DeflateParams {
         server_no_context_takeover: flags & 1 != 0,
         client_no_context_takeover: flags & 2 != 0,
@@ -37,7 +39,9 @@ fuzz_target!(|input: &[u8]| {
         wire.extend_from_slice(&[0; 4]);
         wire.extend_from_slice(piece);
     }
-    let config = Config::default().max_message_size(LIMIT).max_frame_size(LIMIT);
+    let config = Config::default()
+        .max_message_size(LIMIT)
+        .max_frame_size(LIMIT);
     let mut conn = Connection::new(Role::Server, config);
     conn.enable_deflate(&params, &DeflateConfig::default());
     let mut buf = Vec::new();
@@ -68,8 +72,12 @@ fuzz_target!(|input: &[u8]| {
                 Err(e) => {
                     let code = e.close_code();
                     assert!(
-                        [CloseCode::PROTOCOL_ERROR, CloseCode::INVALID_PAYLOAD, CloseCode::MESSAGE_TOO_BIG]
-                            .contains(&code),
+                        [
+                            CloseCode::PROTOCOL_ERROR,
+                            CloseCode::INVALID_PAYLOAD,
+                            CloseCode::MESSAGE_TOO_BIG
+                        ]
+                        .contains(&code),
                         "{e:?}"
                     );
                     return;

@@ -49,7 +49,9 @@ fn reference(mut conn: Connection, wire: &[u8]) -> (Vec<Message>, Option<Protoco
 }
 
 fuzz_target!(|input: &[u8]| {
-    let [flags, limit, rest @ ..] = input else { return };
+    let [flags, limit, rest @ ..] = input else {
+        return;
+    };
     let deflate = flags & 1 != 0;
     let limit = (u64::from(*limit) + 1) * 256;
     let config = Config::default()
@@ -85,7 +87,11 @@ fuzz_target!(|input: &[u8]| {
             // A frame waits in the buffer (within the limit), a message in `parts` or
             // `inflated` (within the limit, plus DEFLATE's expansion): all bounded.
             let bound = 4 * limit as usize + 4 * MAX_READ + 4 * MIN_READ;
-            assert!(reader.capacity() <= bound, "{} > {bound}", reader.capacity());
+            assert!(
+                reader.capacity() <= bound,
+                "{} > {bound}",
+                reader.capacity()
+            );
         }
     }
     for m in &got {
@@ -93,7 +99,10 @@ fuzz_target!(|input: &[u8]| {
             assert!(core::str::from_utf8(t.as_bytes()).is_ok(), "invalid text");
         }
     }
-    assert!(got.len() <= expected.len(), "more messages than the reference");
+    assert!(
+        got.len() <= expected.len(),
+        "more messages than the reference"
+    );
     assert_eq!(got[..], expected[..got.len()]);
     match (&error, &expected_err) {
         (Some(e), Some(x)) => assert_eq!(e, x),

@@ -90,12 +90,12 @@ fuzz_target!(|input: Input| {
         match op {
             Op::Text(t) => {
                 if closed(sender.send_text(&t, &mut wire), close_code) {
-                    expected.push(Message::Text(t));
+                    expected.push(Message::text(t));
                 }
             }
             Op::Binary(b) => {
                 if closed(sender.send_binary(&b, &mut wire), close_code) {
-                    expected.push(Message::Binary(b));
+                    expected.push(Message::binary(b));
                 }
             }
             Op::FragmentedText(t, cuts) => {
@@ -109,9 +109,9 @@ fuzz_target!(|input: Input| {
                 if let Some(between) = sent {
                     for p in between {
                         remember(&mut pings, &p);
-                        expected.push(Message::Ping(p));
+                        expected.push(Message::ping(p));
                     }
-                    expected.push(Message::Text(t));
+                    expected.push(Message::text(t));
                 } else {
                     assert!(close_code.is_some());
                 }
@@ -121,9 +121,9 @@ fuzz_target!(|input: Input| {
                 if let Some(between) = sent {
                     for p in between {
                         remember(&mut pings, &p);
-                        expected.push(Message::Ping(p));
+                        expected.push(Message::ping(p));
                     }
-                    expected.push(Message::Binary(b));
+                    expected.push(Message::binary(b));
                 } else {
                     assert!(close_code.is_some());
                 }
@@ -132,13 +132,13 @@ fuzz_target!(|input: Input| {
                 let p = control(p);
                 if closed(sender.send_ping(&p, &mut wire), close_code) {
                     remember(&mut pings, &p);
-                    expected.push(Message::Ping(p));
+                    expected.push(Message::ping(p));
                 }
             }
             Op::Pong(p) => {
                 let p = control(p);
                 if closed(sender.send_pong(&p, &mut wire), close_code) {
-                    expected.push(Message::Pong(p));
+                    expected.push(Message::pong(p));
                 }
             }
             Op::Close(code, mut reason) => {
@@ -148,7 +148,7 @@ fuzz_target!(|input: Input| {
                     Ok(()) => {
                         assert!(close_code.is_none());
                         close_code = Some(code);
-                        expected.push(Message::Close { code, reason });
+                        expected.push(Message::close(code, reason));
                     }
                     Err(UsageError::Closed) => assert!(close_code.is_some()),
                     Err(UsageError::InvalidCloseCode(c)) => {
@@ -174,18 +174,18 @@ fuzz_target!(|input: Input| {
     let answers = receive_all(&mut sender, &mut back, &[]);
     let mut expected_answers = Vec::new();
     for p in pings {
-        expected_answers.push(Message::Pong(p));
+        expected_answers.push(Message::pong(p));
     }
     if let Some(code) = close_code {
         expected_answers.push(Message::Close {
             code,
-            reason: String::new(),
+            reason: String::new().into(),
         });
     }
     assert_eq!(answers, expected_answers);
     if close_code.is_some() {
         assert!(sender.is_closed_cleanly() && receiver.is_closed_cleanly());
-        assert!(receiver.should_close_transport() == (receiver_role == Role::Server));
+        assert!(receiver.poll_close_transport() == (receiver_role == Role::Server));
     }
 });
 

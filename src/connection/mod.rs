@@ -229,27 +229,53 @@ struct Sender {
 
 /// One WebSocket connection, after the opening handshake: a pure state machine.
 ///
-/// It owns no buffers and performs no I/O. Drive it like this:
+/// It performs no I/O, reads no clock and owns no buffers: you pass in bytes, the time
+/// and (for clients) mask keys, and get back events and bytes to write. Its methods come
+/// in four groups.
 ///
-/// 1. **Input.** Append bytes read from the transport to a buffer and call
-///    [`receive`](Connection::receive) on the unread part, repeatedly, until it returns no
-///    event. Each call unmasks in place, validates, and returns how many bytes it used plus
-///    at most one [`Event`] borrowed from the buffer. On end of input, call
-///    [`receive_eof`](Connection::receive_eof).
-/// 2. **Output.** Messages go out with [`send_text`](Connection::send_text),
-///    [`send_binary`](Connection::send_binary), [`send_fragment`](Connection::send_fragment),
-///    [`send_ping`](Connection::send_ping) and [`close`](Connection::close), which append
-///    whole frames to a `Vec<u8>` you own. After input (and after timeouts), call
-///    [`poll_transmit`](Connection::poll_transmit) for the frames the connection wants to
-///    send itself: pongs, keepalive pings, Close replies. Write the bytes to the transport.
-/// 3. **Time.** If deadlines are configured, call
-///    [`handle_timeout`](Connection::handle_timeout) with the current time after each
-///    batch of input and whenever [`poll_timeout`](Connection::poll_timeout) passes.
-/// 4. **End.** When [`should_close_transport`](Connection::should_close_transport) turns
-///    true, close the transport.
+/// **Input** — what happened:
+/// - [`receive`](Connection::receive) (or [`receive_into`](Connection::receive_into) with
+///   permessage-deflate): bytes read from the transport; unmasks and validates in place
+///   and returns how many bytes it used and at most one [`Event`] borrowed from them. Call
+///   it on the unread rest until it returns no event. [`MessageReader`](crate::MessageReader)
+///   does this for whole messages, on a buffer it owns, without copying.
+/// - [`receive_eof`](Connection::receive_eof): the transport has no more input.
+/// - [`handle_timeout`](Connection::handle_timeout): the current time (after each batch
+///   of input, and when [`poll_timeout`](Connection::poll_timeout) passes).
 ///
-/// Protocol violations come back from `receive` as [`ProtocolError`]s, after the connection
-/// queued the matching Close frame (send it with `poll_transmit`).
+/// **Output** — what to do, polled after every input:
+/// - [`poll_transmit`](Connection::poll_transmit): the frames the connection wants sent
+///   on its own (pongs, keepalive pings, Close replies and failures), appended to your
+///   buffer.
+/// - [`poll_timeout`](Connection::poll_timeout): when to call `handle_timeout` next.
+/// - [`poll_close_transport`](Connection::poll_close_transport): whether to close the
+///   transport now (after writing what `poll_transmit` gave).
+///
+/// **Sending** — your messages, appended as whole frames to a `Vec<u8>` you own:
+/// [`send_text`](Connection::send_text), [`send_binary`](Connection::send_binary),
+/// [`send_message`](Connection::send_message), [`send_fragment`](Connection::send_fragment),
+/// [`send_ping`](Connection::send_ping), [`send_pong`](Connection::send_pong),
+/// [`close`](Connection::close); without a copy of the payload:
+/// [`encode_message_header`](Connection::encode_message_header) /
+/// [`encode_header`](Connection::encode_header) (for a vectored write) and
+/// [`send_prepared`](Connection::send_prepared) (a frame shared by many connections).
+///
+/// **State**: [`state`](Connection::state), [`failure`](Connection::failure),
+/// [`peer_close_code`](Connection::peer_close_code),
+/// [`is_closed_cleanly`](Connection::is_closed_cleanly), [`protocol`](Connection::protocol),
+/// [`role`](Connection::role), [`config`](Connection::config).
+///
+/// The order, each time the transport is readable (or a deadline passes):
+///
+/// ```text
+/// receive… (until no event) → handle_timeout(now) → poll_transmit(out) → write out
+///   → poll_close_transport()? close : wait for input or poll_timeout()
+/// ```
+///
+/// Errors say whose fault they are: a [`ProtocolError`] from `receive` is the peer's (the
+/// matching Close frame is already queued for `poll_transmit`); a
+/// [`UsageError`](crate::UsageError) from a send is yours (nothing was written, nothing is
+/// sent to the peer).
 pub struct Connection {
     role: Role,
     config: Config,
@@ -362,7 +388,7 @@ impl Connection {
     /// closes first, a client waits for the server or the close timeout), the connection
     /// failed, or the transport already ended. Write out
     /// [`poll_transmit`](Connection::poll_transmit)'s bytes before closing.
-    pub fn should_close_transport(&self) -> bool {
+    pub fn poll_close_transport(&self) -> bool {
         self.life.transport_done(self.role == Role::Client)
     }
 

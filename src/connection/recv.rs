@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::{Connection, ControlPayload, Event, MAX_QUEUED_PONGS, MessageKind, Received, Role};
 use crate::close::CloseCode;
-use crate::error::ProtocolError;
+use crate::error::{ProtocolError, ReceiveError, UsageError};
 use crate::frame::{FrameHeader, OpCode, Status};
 use crate::mask::apply_mask;
 use crate::utf8;
@@ -26,12 +26,38 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// A [`ProtocolError`] when the peer broke RFC 6455 or a configured limit. The
+    /// [`ReceiveError::Protocol`] when the peer broke RFC 6455 or a configured limit. The
     /// connection is then [`State::Closed`](crate::State::Closed) with a Close frame carrying
     /// [`ProtocolError::close_code`] queued for [`poll_transmit`](Connection::poll_transmit).
+    ///
+    /// With permessage-deflate enabled, use [`receive_into`](Connection::receive_into):
+    /// `receive` has nowhere to put inflated data, so a compressed message is refused as
+    /// the caller's mistake ([`ReceiveError::Usage`], nothing consumed, nothing sent).
     #[inline]
-    pub fn receive<'a>(&mut self, buf: &'a mut [u8]) -> Result<Received<'a>, ProtocolError> {
+    pub fn receive<'a>(&mut self, buf: &'a mut [u8]) -> Result<Received<'a>, ReceiveError> {
+        if self.allowed_rsv != 0 && self.next_is_compressed(buf) {
+            return Err(ReceiveError::Usage(UsageError::InflateBufferMissing));
+        }
         self.receive_inner(buf, None, false)
+            .map_err(ReceiveError::Protocol)
+    }
+
+    /// Whether the data at the start of `buf` belongs to a compressed message.
+    fn next_is_compressed(&self, buf: &[u8]) -> bool {
+        if !self.life.may_receive() {
+            return false;
+        }
+        if self.rx.in_frame {
+            return self.rx.compressed;
+        }
+        match FrameHeader::decode(buf) {
+            Ok(Status::Complete((h, _))) => match h.opcode {
+                OpCode::Continuation => self.rx.compressed,
+                OpCode::Text | OpCode::Binary => h.rsv1,
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     /// [`receive`](Connection::receive) for a connection with permessage-deflate enabled:
@@ -379,8 +405,9 @@ impl Connection {
         last: bool,
         out: Option<&'a mut Vec<u8>>,
     ) -> Result<&'a [u8], ProtocolError> {
+        // `receive` refused compressed messages before getting here.
         let Some(out) = out else {
-            return Err(self.fail(ProtocolError::InflateBufferMissing));
+            return Err(self.fail(ProtocolError::ReservedBits));
         };
         let Some(codec) = self.deflate.as_mut() else {
             return Err(self.fail(ProtocolError::ReservedBits));

@@ -31,7 +31,7 @@ pub enum State {
     CloseReceived,
     /// Both Close frames were exchanged, or the connection failed: the WebSocket is closed
     /// and only the transport remains to be closed (see
-    /// [`should_close_transport`](crate::Connection::should_close_transport)).
+    /// [`poll_close_transport`](crate::Connection::poll_close_transport)).
     Closed,
 }
 

@@ -342,7 +342,7 @@ impl<S: Read + Write> WebSocket<S> {
             // until the queue drains. Blocks, or `WouldBlock` for a non-blocking stream.
             self.flush()?;
         }
-        if self.driver.conn.should_close_transport() && self.driver.writer.is_empty() {
+        if self.driver.conn.poll_close_transport() && self.driver.writer.is_empty() {
             self.driver.finished = true;
             return Ok(false);
         }

@@ -1,6 +1,16 @@
 //! Helpers shared by the integration tests.
 
 use rfc6455::mask::apply_mask_reference;
+use rfc6455::{ProtocolError, ReceiveError};
+
+/// The peer's protocol error in a `receive` result (these tests never misuse `receive`).
+#[allow(dead_code)]
+pub fn peer_fault(e: ReceiveError) -> ProtocolError {
+    match e {
+        ReceiveError::Protocol(e) => e,
+        other => panic!("not the peer's fault: {other:?}"),
+    }
+}
 
 /// A client frame built by hand, independently of the crate's encoder: first byte `b0`
 /// (FIN, RSV bits, opcode), the shortest length encoding, masked with `key` by the

@@ -106,7 +106,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     _ => {}
                 }
             }
-            if self.driver.conn.should_close_transport() {
+            if self.driver.conn.poll_close_transport() {
                 self.begin_close();
                 continue;
             }
