@@ -737,3 +737,114 @@ async fn tokio_large_frames_in_slices_are_exact_and_validated() {
     assert_eq!(&close[..4], [0x88, 15, 0x03, 0xEF]);
     assert_eq!(&close[4..], b"invalid UTF-8");
 }
+
+#[tokio::test]
+async fn an_async_decision_a_reunited_split_and_a_hand_over_that_keeps_buffered_bytes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let acceptor = ws::Acceptor::default();
+        let mut users = Vec::new();
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().await.unwrap();
+            // The decision awaits (a token lookup, say) before accepting or refusing.
+            let decided = acceptor
+                .accept_with_async(stream, async |req| {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    match req.query() {
+                        Some("token=alice") => Ok((AcceptOptions::default(), "alice")),
+                        _ => Err(Rejection::new(401, "who are you?")),
+                    }
+                })
+                .await;
+            match decided {
+                Ok((socket, user)) => users.push((socket, user)),
+                Err(e) => assert!(e.to_string().contains("401"), "{e}"),
+            }
+        }
+        let (socket, user) = users.pop().unwrap();
+        assert_eq!(user, "alice");
+        // Split, then put back together: still the same connection.
+        let (read, write) = socket.split();
+        let mut socket = read.reunite(write).unwrap();
+        assert_eq!(socket.recv().await.unwrap(), Some(Message::text("one")));
+        // Taking the stream back keeps what arrived but was not processed yet.
+        let parts = socket.into_parts();
+        assert_eq!(parts.read_buf.len(), 2 + 4 + 3, "the second frame, unread");
+        assert!(parts.write_buf.is_empty());
+        // ... and it goes on in a WebSocket built from those parts.
+        let mut socket = ws::WebSocket::from_parts(parts.stream, parts.connection, &parts.read_buf);
+        assert_eq!(socket.recv().await.unwrap(), Some(Message::text("two")));
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+    });
+    let refused = ws::connect(&format!("ws://{addr}/?token=mallory")).await;
+    match refused {
+        Err(Error::Handshake(HandshakeError::Rejected(r))) => assert_eq!(r.status, 401),
+        other => panic!("{other:?}"),
+    }
+    let (mut client, _) = ws::connect(&format!("ws://{addr}/?token=alice"))
+        .await
+        .unwrap();
+    // Both frames in one write, so the server reads them together.
+    client.feed(Message::text("one")).await.unwrap();
+    client.feed(Message::text("two")).await.unwrap();
+    client.flush().await.unwrap();
+    assert_eq!(
+        client.recv().await.unwrap().map(|m| m.is_close()),
+        Some(true)
+    );
+    assert_eq!(client.recv().await.unwrap(), None);
+    server.await.unwrap();
+}
+
+#[test]
+fn a_websocket_over_a_stream_upgraded_elsewhere() {
+    // The handshake is done by hand (as another HTTP server would); the adapters take
+    // the stream as it is.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        stream
+            .write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                  Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+            )
+            .unwrap();
+        let mut ws =
+            blocking::WebSocket::from_upgraded(stream, rfc6455::Role::Server, Config::default());
+        let message = ws.read().unwrap().unwrap();
+        ws.send(message).unwrap();
+        assert_eq!(ws.read().unwrap().map(|m| m.is_close()), Some(true));
+        assert_eq!(ws.read().unwrap(), None);
+    });
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let mut ws =
+        blocking::WebSocket::from_upgraded(stream, rfc6455::Role::Client, Config::default());
+    ws.send(Message::binary(vec![1, 2, 3])).unwrap();
+    assert_eq!(ws.read().unwrap(), Some(Message::binary(vec![1, 2, 3])));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    while ws.read().unwrap().is_some() {}
+    server.join().unwrap();
+}

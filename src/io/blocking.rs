@@ -246,6 +246,16 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
+    /// Wraps a stream whose opening handshake happened elsewhere (another HTTP server, a
+    /// proxy), as `role`, with no extension and nothing buffered. With a negotiated
+    /// extension or bytes read past the handshake, build the connection with
+    /// [`Accepted::into_connection`](crate::handshake::Accepted::into_connection) and use
+    /// [`from_parts`](WebSocket::from_parts).
+    #[cfg(feature = "std")]
+    pub fn from_upgraded(stream: S, role: crate::Role, config: Config) -> WebSocket<S> {
+        WebSocket::from_parts(stream, Connection::new(role, config), &[])
+    }
+
     /// Reads the next whole message: text, binary, a ping, a pong, or the peer's Close.
     ///
     /// Returns `Ok(None)` once the connection is closed — after a clean close handshake

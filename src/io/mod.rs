@@ -181,11 +181,32 @@ pub(crate) fn answer<T>(
     decide: impl FnOnce(&crate::handshake::Request<'_>) -> Decision<T>,
     out: &mut Vec<u8>,
 ) -> Result<(crate::handshake::Accepted, T), Error> {
-    if let Err(e) = handshake.check(request) {
+    check(handshake, request, out)?;
+    conclude(handshake, request, decide(request), out)
+}
+
+/// The configuration's checks of a complete request (RFC 6455 §4.2.1, origin policy); a
+/// failure's response is written into `out`.
+pub(crate) fn check(
+    handshake: &crate::handshake::ServerConfig,
+    request: &crate::handshake::Request<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    handshake.check(request).map_err(|e| {
         e.write_response(out);
-        return Err(e.into());
-    }
-    match decide(request) {
+        e.into()
+    })
+}
+
+/// The application's decision on a checked request, answered into `out`: the 101
+/// response, or the rejection.
+pub(crate) fn conclude<T>(
+    handshake: &crate::handshake::ServerConfig,
+    request: &crate::handshake::Request<'_>,
+    decision: Decision<T>,
+    out: &mut Vec<u8>,
+) -> Result<(crate::handshake::Accepted, T), Error> {
+    match decision {
         Ok((options, value)) => handshake
             .accept_with(request, &options, out)
             .map(|accepted| (accepted, value))

@@ -48,7 +48,7 @@ use futures_sink::Sink;
 mod inner;
 mod split;
 
-pub use split::{ReadHalf, WriteHalf};
+pub use split::{ReadHalf, ReuniteError, WriteHalf};
 
 use super::driver::Driver;
 use super::{Decision, Error, accept_all, handshake};
@@ -206,6 +206,37 @@ impl Acceptor {
         S: AsyncRead + AsyncWrite + Unpin,
         F: FnOnce(&Request<'_>) -> Decision<T>,
     {
+        self.accept_with_async(stream, async move |request: &Request<'_>| decide(request))
+            .await
+    }
+
+    /// [`accept_with`](Acceptor::accept_with) with an async decision: `decide` may look up
+    /// a session or a token before accepting (it runs within the handshake timeout).
+    ///
+    /// ```no_run
+    /// # use rfc6455::io::{Rejection, tokio::Acceptor};
+    /// # async fn lookup(token: &str) -> Option<String> { None }
+    /// # async fn serve(acceptor: Acceptor, stream: tokio::net::TcpStream) {
+    /// let accepted = acceptor
+    ///     .accept_with_async(stream, async |req| {
+    ///         let token = req.query().unwrap_or_default();
+    ///         match lookup(token).await {
+    ///             Some(user) => Ok((Default::default(), user)),
+    ///             None => Err(Rejection::new(401, "unknown token")),
+    ///         }
+    ///     })
+    ///     .await;
+    /// # }
+    /// ```
+    pub async fn accept_with_async<S, T, F>(
+        &self,
+        stream: S,
+        decide: F,
+    ) -> Result<(WebSocket<S>, T), Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+        F: AsyncFnOnce(&Request<'_>) -> Decision<T>,
+    {
         within(self.handshake_timeout, self.handshake_with(stream, decide)).await
     }
 
@@ -216,7 +247,7 @@ impl Acceptor {
     ) -> Result<(WebSocket<S>, T), Error>
     where
         S: AsyncRead + AsyncWrite + Unpin,
-        F: FnOnce(&Request<'_>) -> Decision<T>,
+        F: AsyncFnOnce(&Request<'_>) -> Decision<T>,
     {
         let mut handshake = ServerHandshake::new(&self.handshake);
         let mut out = Vec::new();
@@ -226,7 +257,13 @@ impl Acceptor {
                 Err(e.into())
             }
             Ok(()) => match handshake.request() {
-                Some(request) => super::answer(&self.handshake, &request, decide, &mut out),
+                Some(request) => match super::check(&self.handshake, &request, &mut out) {
+                    Ok(()) => {
+                        let decision = decide(&request).await;
+                        super::conclude(&self.handshake, &request, decision, &mut out)
+                    }
+                    Err(e) => Err(e),
+                },
                 None => unreachable!("a complete handshake has a request"),
             },
         };
@@ -263,6 +300,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 write_wakers: [None, None],
             },
         }
+    }
+
+    /// Wraps a stream whose opening handshake happened elsewhere (hyper, another HTTP
+    /// server, a proxy), as `role`, with no extension and nothing buffered. With a
+    /// negotiated extension or bytes read past the handshake, build the connection with
+    /// [`Accepted::into_connection`](crate::handshake::Accepted::into_connection) and use
+    /// [`from_parts`](WebSocket::from_parts).
+    pub fn from_upgraded(stream: S, role: crate::Role, config: Config) -> WebSocket<S> {
+        WebSocket::from_parts(stream, Connection::new(role, config), &[])
     }
 
     /// Receives the next message: text, binary, a ping, a pong, or the peer's Close.

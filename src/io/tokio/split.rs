@@ -35,6 +35,45 @@ pub struct WriteHalf<S> {
     pub(super) shared: Arc<Mutex<Inner<S>>>,
 }
 
+/// The halves given to [`ReadHalf::reunite`] came from different WebSockets; here they
+/// are back.
+#[derive(Debug)]
+pub struct ReuniteError<S>(pub ReadHalf<S>, pub WriteHalf<S>);
+
+impl<S> std::fmt::Display for ReuniteError<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the halves come from different WebSockets")
+    }
+}
+
+impl<S: std::fmt::Debug> std::error::Error for ReuniteError<S> {}
+
+impl<S> ReadHalf<S> {
+    /// Whether `write` is the other half of the same WebSocket.
+    pub fn is_pair_of(&self, write: &WriteHalf<S>) -> bool {
+        Arc::ptr_eq(&self.shared, &write.shared)
+    }
+
+    /// Puts the halves back together, getting the WebSocket back (nothing is lost:
+    /// buffered bytes and the connection's state stay as they are).
+    ///
+    /// # Errors
+    ///
+    /// The halves, unchanged, if they do not belong together.
+    pub fn reunite(self, write: WriteHalf<S>) -> Result<super::WebSocket<S>, ReuniteError<S>> {
+        if !self.is_pair_of(&write) {
+            return Err(ReuniteError(self, write));
+        }
+        drop(write);
+        let inner = match Arc::try_unwrap(self.shared) {
+            Ok(mutex) => mutex.into_inner().unwrap_or_else(|p| p.into_inner()),
+            // Only the two halves hold the Arc, and one was just dropped.
+            Err(_) => unreachable!("a third owner of a WebSocket's halves"),
+        };
+        Ok(super::WebSocket { inner })
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     /// Receives the next message; see [`WebSocket::recv`](super::WebSocket::recv). Cancellation safe.
     pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
