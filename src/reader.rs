@@ -13,7 +13,8 @@
 
 use alloc::vec::Vec;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::buf::Limit;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::connection::{Connection, Event, MessageKind};
 use crate::error::ProtocolError;
@@ -79,9 +80,13 @@ pub struct MessageReader {
     need: u64,
     /// Room offered for the next read beyond an incomplete frame's.
     read_size: usize,
-    /// `buf`'s length and capacity when room was last offered: a read that filled it
-    /// doubles `read_size`.
+    /// `buf`'s length and the room offered, when room was last offered: a read that
+    /// filled it doubles `read_size`.
     offered: Option<(usize, usize)>,
+    /// Bytes received over the connection's life: what it has earned in buffer room.
+    received: u64,
+    /// The length (header and payload) of the last data frame taken whole.
+    frame_size: usize,
     /// What `poll_chunk` lent out; consumed on the next call.
     lent: Lent,
     /// Part of the current message went out through `poll_chunk`: what `poll_message`
@@ -149,31 +154,96 @@ impl MessageReader {
     pub fn with_leftover(bytes: &[u8]) -> MessageReader {
         let mut reader = MessageReader::new();
         reader.buf.extend_from_slice(bytes);
+        reader.received = bytes.len() as u64;
         reader
     }
 
-    /// The buffer to append the next read to, with room reserved when little is left: the
-    /// rest of an incomplete frame (but no more than what has arrived so far, at least
-    /// [`MIN_READ`]), or the read size, which doubles up to [`MAX_READ`] while reads keep
-    /// filling the room offered. Append at most its spare capacity to keep to that: the
-    /// buffer then stays within about twice the bytes received (plus `MIN_READ`).
-    pub fn read_buf(&mut self) -> &mut BytesMut {
+    /// The buffer to append the next read to, with room reserved — and the most to read
+    /// into it ([`Limit::limit`]): append at most that.
+    ///
+    /// While a frame is incomplete, the room is its rest, but never more than the bytes
+    /// this connection has received so far (at least [`MIN_READ`]): a header announcing
+    /// a megabyte on a fresh connection gets room for what has arrived, doubling as more
+    /// arrives, while a connection that has carried megabytes gets its frame's whole room
+    /// at once (no copy as it grows). A large frame's read stops at its end, so the next
+    /// frame starts a fresh buffer with nothing to move. Otherwise the room is the read
+    /// size, which doubles up to [`MAX_READ`] while reads keep filling it.
+    pub fn read_buf(&mut self) -> Limit<&mut BytesMut> {
         self.consume_lent();
         let len = self.buf.len();
-        let frame = if self.need > len as u64 {
-            let rest = usize::try_from(self.need - len as u64).unwrap_or(usize::MAX);
-            rest.min(len.max(MIN_READ))
+        let room = self.buf.capacity() - len;
+        let rest = usize::try_from(self.need.saturating_sub(len as u64)).unwrap_or(usize::MAX);
+        let (want, limit) = if rest > 0 {
+            let earned = usize::try_from(self.received).unwrap_or(usize::MAX);
+            let allowed = len.max(MIN_READ).max(earned);
+            if self.need < MIN_READ as u64 {
+                // A small frame: read it and the ones after it together.
+                (rest.max(self.read_size), usize::MAX)
+            } else if rest <= allowed {
+                // A large frame, whole at once (no copy as it grows), and the read stops
+                // at its end: the next frame then starts a buffer of its own, with nothing
+                // to move.
+                (rest, rest)
+            } else if room < MIN_READ {
+                // More than has arrived so far: room that follows what arrives.
+                (allowed, usize::MAX)
+            } else {
+                (0, usize::MAX)
+            }
+        } else if self.frame_size >= MIN_READ {
+            // Between large frames: a read the size of the last one, so that reads and
+            // frames stay aligned.
+            (self.frame_size, self.frame_size)
         } else {
-            0
+            (self.read_size, usize::MAX)
         };
-        let want = frame.max(self.read_size);
-        // Grow only when what is left would make a short read: asked again with no new
-        // bytes, the room must not grow again.
-        if self.buf.capacity() - len < want.min(MIN_READ) {
-            self.buf.reserve(want);
+        if room < want {
+            self.make_room(want);
         }
-        self.offered = Some((len, self.buf.capacity()));
-        &mut self.buf
+        let offer = (self.buf.capacity() - len).min(limit);
+        self.offered = Some((len, offer));
+        (&mut self.buf).limit(offer)
+    }
+
+    /// Makes room for `want` more bytes: the buffer's own space when nothing else holds
+    /// it (handed-out messages release it), else a new buffer of exactly that much, into
+    /// which only the unconsumed bytes are copied.
+    fn make_room(&mut self, want: usize) {
+        if self.buf.try_reclaim(want) {
+            return;
+        }
+        let mut fresh = BytesMut::with_capacity(self.buf.len().saturating_add(want));
+        crate::copy::extend_bytes(&mut fresh, &self.buf);
+        self.buf = fresh;
+    }
+
+    /// Reads with `read`, a `Read::read`-like function given the room
+    /// [`read_buf`](MessageReader::read_buf) offers (zero-filled first: `Read` wants
+    /// initialised memory) that returns how many bytes it wrote; returns that count.
+    ///
+    /// ```
+    /// # use rfc6455::MessageReader;
+    /// # let mut socket: &[u8] = b"\x81\x80\0\0\0\0";
+    /// use std::io::Read;
+    /// let mut reader = MessageReader::new();
+    /// let n = reader.read_with(|buf| socket.read(buf))?;
+    /// assert_eq!((n, reader.buffered()), (6, 6));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_with<E>(
+        &mut self,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let mut room = self.read_buf();
+        let limit = Limit::limit(&room);
+        let buf = room.get_mut();
+        let len = buf.len();
+        let room = (buf.capacity() - len).min(limit).max(1);
+        buf.resize(len + room, 0);
+        let result = read(&mut buf[len..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        buf.truncate(len + n.min(room));
+        result
     }
 
     /// Appends bytes read elsewhere (say into a small stack buffer while this reader held
@@ -181,8 +251,9 @@ impl MessageReader {
     /// room for a full read is reserved at once.
     pub fn extend_from_read(&mut self, bytes: &[u8], more: bool) {
         self.consume_lent();
+        self.received = self.received.saturating_add(bytes.len() as u64);
         if more {
-            self.buf.reserve(bytes.len() + self.read_size);
+            self.make_room(bytes.len() + self.read_size);
         }
         self.buf.extend_from_slice(bytes);
     }
@@ -224,10 +295,12 @@ impl MessageReader {
     /// read, so that an idle connection costs no buffer memory.
     pub fn release_idle(&mut self) {
         self.consume_lent();
-        if self.buf.is_empty() && self.buf.capacity() != 0 {
+        // An empty `BytesMut` may still hold its allocation (what was split off it, and
+        // its own capacity, even when that is zero): always let go of it.
+        if self.buf.is_empty() {
             self.buf = BytesMut::new();
         }
-        if self.parts.is_empty() && self.parts.capacity() != 0 {
+        if self.parts.is_empty() {
             self.parts = BytesMut::new();
         }
         if self.inflated.is_empty() && self.inflated.capacity() != 0 {
@@ -264,6 +337,7 @@ impl MessageReader {
                     return Ok(None);
                 }
                 Found::Whole { kind, start } => {
+                    self.frame_size = consumed;
                     let mut frame = self.buf.split_to(consumed);
                     frame.advance(start);
                     // SAFETY: for a text message, these are exactly the bytes the
@@ -276,6 +350,7 @@ impl MessageReader {
                 Found::Part {
                     kind, start, fin, ..
                 } if fin && self.parts.is_empty() && !self.streamed => {
+                    self.frame_size = consumed;
                     let mut frame = self.buf.split_to(consumed);
                     frame.advance(start);
                     // SAFETY: for text, these bytes are the whole message: the connection
@@ -478,9 +553,13 @@ impl MessageReader {
         unsafe { message(kind, data) }
     }
 
+    /// Counts what the last read brought, and doubles the read size when it filled the
+    /// room offered.
     fn observe_read(&mut self) {
-        if let Some((len, capacity)) = self.offered.take() {
-            if capacity > len && self.buf.len() >= capacity {
+        if let Some((len, offer)) = self.offered.take() {
+            let read = self.buf.len().saturating_sub(len);
+            self.received = self.received.saturating_add(read as u64);
+            if offer > 0 && read >= offer {
                 self.read_size = (self.read_size * 2).min(MAX_READ);
             }
         }

@@ -69,10 +69,11 @@ fuzz_target!(|input: &[u8]| {
         let mut rest = piece;
         while !rest.is_empty() {
             // Like a read: at most the room the reader offers.
-            let buf = reader.read_buf();
-            let n = (buf.capacity() - buf.len()).min(rest.len());
+            let mut buf = reader.read_buf();
+            let room = buf.get_ref().capacity() - buf.get_ref().len();
+            let n = room.min(bytes::buf::Limit::limit(&buf)).min(rest.len());
             assert!(n > 0, "no room offered");
-            buf.extend_from_slice(&rest[..n]);
+            bytes::BufMut::put_slice(&mut buf, &rest[..n]);
             rest = &rest[n..];
             loop {
                 match reader.poll_message(&mut conn) {

@@ -370,14 +370,8 @@ impl<S: Read + Write> WebSocket<S> {
                             .extend_from_read(&chunk[..n], n == STACK_READ)
                     })
                 } else {
-                    let buf = self.driver.reader.read_buf();
-                    let len = buf.len();
-                    // `Read` needs initialised memory: zero what this read may fill.
-                    let room = (buf.capacity() - len).max(1);
-                    buf.resize(len + room, 0);
-                    let result = self.stream.read(&mut buf[len..]);
-                    buf.truncate(len + *result.as_ref().unwrap_or(&0));
-                    result
+                    let stream = &mut self.stream;
+                    self.driver.reader.read_with(|buf| stream.read(buf))
                 };
             match result {
                 Ok(0) => {

@@ -1,37 +1,244 @@
-//! rfc6455 next to tungstenite, fastwebsockets and tokio-websockets, on the very same bytes
-//! and in the same run, so that the ratios are what to read (absolute numbers drift on a
-//! shared machine). See ../README.md for what each line measures.
+//! rfc6455 next to tungstenite, fastwebsockets, tokio-websockets and soketto, on the very
+//! same bytes, in the same run, interleaved — reported as ratios, like with like:
+//!
+//! * **adapter vs adapter**: what users call. rfc6455's tokio and blocking adapters
+//!   against the peers' WebSocket types (tungstenite's blocking `WebSocket`,
+//!   fastwebsockets' `WebSocket`, tokio-websockets' `WebSocketStream`, soketto's
+//!   `Sender`/`Receiver`), each over the same in-memory socket.
+//! * **core vs core**: the lowest level each library offers. rfc6455's sans-IO
+//!   `Connection` (payloads lent out of a 64 KiB buffer) and `MessageReader` (whole
+//!   messages as `Bytes`) against soketto's `base::Codec` (frame headers and masking on a
+//!   buffer) and tungstenite's `FrameSocket` (frames, no message logic).
+//!
+//! Every line of a group runs in each of `ROUNDS` rounds, in a rotated order, and a ratio
+//! is the median over rounds of the ratio within a round: drift on a shared machine hits
+//! both sides of a ratio alike. Results go to stdout as tables and to
+//! `target/compare/results.json` (for `table.py` and `chart.py`).
 //!
 //! ```text
-//! cd benches/compare && cargo bench --bench compare
-//! cargo bench --bench compare -- 'decode_binary/'          # one group
-//! cargo bench --bench compare -- 'decode_binary/.*/16$'    # one size, every library
+//! cd benches/compare && taskset -c 1 cargo bench --bench compare
+//! ROUNDS=5 FILTER=decode_binary cargo bench --bench compare
 //! ```
-//!
-//! Decode lines get the same ~1 MiB of masked client frames (server role) through a
-//! `MemStream`: an in-memory socket whose reads copy out of the pristine buffer, so every
-//! library pays one copy into its own read buffer exactly as it would from a socket, and the
-//! input is intact for the next iteration. `rfc6455_core` does the same with a plain 64 KiB
-//! buffer (it has no I/O of its own). Encode lines write through each library's public send
-//! path into the same `MemStream`, whose writes copy into a scratch buffer like a kernel send.
 
 use std::hint::black_box;
-use std::io::{IoSlice, Write};
-use std::time::Duration;
+use std::io::Write;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::mask::apply_mask;
-use rfc6455::{Config, Connection, Event, MessageKind, Role};
+use rfc6455::{Config, Connection, Event, MessageReader, PreparedMessage, Role};
 use rfc6455_compare::{
-    CHROMIUM_REQUEST, KEY, MemStream, TARGET_BYTES, ascii_payload, binary_payload, client_stream,
+    CHROMIUM_REQUEST, KEY, MemHandle, MemStream, TARGET_BYTES, ascii_payload, binary_payload,
+    client_stream, mixed_payload,
 };
 use tokio::runtime::Runtime;
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
-const SIZES: [usize; 5] = [16, 125, 1 << 10, 16 << 10, 64 << 10];
-/// rfc6455_core's read buffer (the adapters grow theirs up to 64 KiB too).
+const SIZES: [usize; 6] = [16, 125, 1 << 10, 16 << 10, 64 << 10, 1 << 20];
+/// The read buffer of the core lines.
 const READ_BUF: usize = 64 << 10;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Level {
+    Floor,
+    Core,
+    Adapter,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Floor => "floor",
+            Level::Core => "core",
+            Level::Adapter => "adapter",
+        }
+    }
+}
+
+/// One line of a group: a library at a level, and one iteration of the workload.
+struct Line<'a> {
+    name: &'static str,
+    level: Level,
+    run: Box<dyn FnMut() + 'a>,
+}
+
+fn line<'a>(name: &'static str, level: Level, run: impl FnMut() + 'a) -> Line<'a> {
+    Line {
+        name,
+        level,
+        run: Box::new(run),
+    }
+}
+
+fn ours(name: &str) -> bool {
+    name.starts_with("rfc6455")
+}
+
+/// What a group measured, for the JSON file.
+struct Row {
+    group: String,
+    size: String,
+    name: &'static str,
+    level: Level,
+    ns: f64,
+    elements: u64,
+    bytes: u64,
+    /// For our lines: the median over rounds of the best same-level peer's time over ours.
+    ratio: Option<f64>,
+    ratio_min: Option<f64>,
+    ratio_max: Option<f64>,
+    /// For decode lines: the floor's time over ours.
+    vs_floor: Option<f64>,
+}
+
+struct Bench {
+    rounds: usize,
+    filter: Option<String>,
+    sample: Duration,
+    rows: Vec<Row>,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+impl Bench {
+    fn wants(&self, group: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| group.contains(f))
+    }
+
+    /// Runs `lines` interleaved for `rounds` rounds and records them.
+    fn group(&mut self, group: &str, size: &str, elements: u64, bytes: u64, mut lines: Vec<Line<'_>>) {
+        // Warm up, and find how many iterations make a sample of `self.sample`.
+        let mut iters = Vec::new();
+        for l in &mut lines {
+            (l.run)();
+            let start = Instant::now();
+            let mut n = 0u64;
+            while start.elapsed() < self.sample / 4 || n == 0 {
+                (l.run)();
+                n += 1;
+            }
+            let per = start.elapsed().as_secs_f64() / n as f64;
+            iters.push(((self.sample.as_secs_f64() / per) as u64).max(1));
+        }
+        let mut times = vec![Vec::new(); lines.len()];
+        for round in 0..self.rounds {
+            for k in 0..lines.len() {
+                let i = (k + round) % lines.len();
+                let start = Instant::now();
+                for _ in 0..iters[i] {
+                    (lines[i].run)();
+                }
+                times[i].push(start.elapsed().as_nanos() as f64 / iters[i] as f64);
+            }
+        }
+        let floor = lines.iter().position(|l| l.level == Level::Floor);
+        for (i, l) in lines.iter().enumerate() {
+            let ns = median(&mut times[i].clone());
+            let (mut ratio, mut ratio_min, mut ratio_max, mut vs_floor) = (None, None, None, None);
+            if ours(l.name) && l.level != Level::Floor {
+                let peers: Vec<usize> = (0..lines.len())
+                    .filter(|&j| !ours(lines[j].name) && lines[j].level == l.level)
+                    .collect();
+                if !peers.is_empty() {
+                    let mut per_round: Vec<f64> = (0..self.rounds)
+                        .map(|r| {
+                            let best = peers.iter().map(|&j| times[j][r]).fold(f64::MAX, f64::min);
+                            best / times[i][r]
+                        })
+                        .collect();
+                    ratio_min = per_round.iter().copied().reduce(f64::min);
+                    ratio_max = per_round.iter().copied().reduce(f64::max);
+                    ratio = Some(median(&mut per_round));
+                }
+                if let Some(f) = floor {
+                    let mut per_round: Vec<f64> =
+                        (0..self.rounds).map(|r| times[f][r] / times[i][r]).collect();
+                    vs_floor = Some(median(&mut per_round));
+                }
+            }
+            self.rows.push(Row {
+                group: group.into(),
+                size: size.into(),
+                name: l.name,
+                level: l.level,
+                ns,
+                elements,
+                bytes,
+                ratio,
+                ratio_min,
+                ratio_max,
+                vs_floor,
+            });
+        }
+        self.print_last(group, size, lines.len());
+    }
+
+    fn print_last(&self, group: &str, size: &str, n: usize) {
+        let rows = &self.rows[self.rows.len() - n..];
+        println!("{group} {size}");
+        for r in rows {
+            let rate = if r.elements > 1 {
+                format!("{:>9.2} M/s", r.elements as f64 / r.ns * 1e3)
+            } else {
+                format!("{:>9.2} µs", r.ns / 1e3)
+            };
+            let gib = if r.bytes > 0 {
+                format!("{:>7.2} GiB/s", r.bytes as f64 / r.ns * 1e9 / (1u64 << 30) as f64)
+            } else {
+                String::new()
+            };
+            let ratio = r.ratio.map_or(String::new(), |x| {
+                format!(
+                    "  {x:.2}× best {} peer [{:.2}–{:.2}]",
+                    r.level.name(),
+                    r.ratio_min.unwrap_or(x),
+                    r.ratio_max.unwrap_or(x)
+                )
+            });
+            let floor = r.vs_floor.map_or(String::new(), |x| format!("  {x:.2} of floor"));
+            println!("  {:<8} {:<28} {rate} {gib}{ratio}{floor}", r.level.name(), r.name);
+        }
+    }
+
+    fn write_json(&self) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compare");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut out = String::from("[\n");
+        let opt = |x: Option<f64>| x.map_or("null".to_string(), |v| format!("{v:.4}"));
+        for (i, r) in self.rows.iter().enumerate() {
+            out += &format!(
+                "  {{\"group\": \"{}\", \"size\": \"{}\", \"line\": \"{}\", \"level\": \"{}\", \
+                 \"ns\": {:.1}, \"elements\": {}, \"bytes\": {}, \"ratio\": {}, \"ratio_min\": {}, \
+                 \"ratio_max\": {}, \"vs_floor\": {}}}{}\n",
+                r.group,
+                r.size,
+                r.name,
+                r.level.name(),
+                r.ns,
+                r.elements,
+                r.bytes,
+                opt(r.ratio),
+                opt(r.ratio_min),
+                opt(r.ratio_max),
+                opt(r.vs_floor),
+                if i + 1 < self.rows.len() { "," } else { "" }
+            );
+        }
+        out += "]\n";
+        let path = dir.join("results.json");
+        std::fs::write(&path, out).unwrap();
+        println!("\nresults: {}", path.display());
+    }
+}
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -46,9 +253,11 @@ fn limits() -> Config {
         .max_frame_size(64 << 20)
 }
 
+// ---------------------------------------------------------------------------------------
+// Decode: the server's side of ~1 MiB of masked client frames.
+
 /// The sans-IO core fed like a socket reader: copy into a 64 KiB buffer, `receive` until it
 /// asks for more, move the unconsumed tail (at most a partial header) to the front.
-#[inline]
 fn rfc6455_core_decode(conn: &mut Connection, src: &[u8], buf: &mut [u8]) -> u64 {
     let mut taken = 0;
     let mut filled = 0;
@@ -87,8 +296,64 @@ fn rfc6455_core_decode(conn: &mut Connection, src: &[u8], buf: &mut [u8]) -> u64
     }
 }
 
+/// `MessageReader`: reads (copies, as from a socket) into the room it offers, at most 64
+/// KiB at a time; whole messages come out as `Bytes` split off its buffer.
+fn rfc6455_reader_decode(conn: &mut Connection, reader: &mut MessageReader, src: &[u8]) -> u64 {
+    let mut taken = 0;
+    let mut messages = 0;
+    loop {
+        while let Some(m) = reader.poll_message(conn).expect("valid input") {
+            black_box(m);
+            messages += 1;
+        }
+        if taken == src.len() {
+            return messages;
+        }
+        let mut buf = reader.read_buf();
+        let n = rfc6455_compare::room(&buf).min(READ_BUF).min(src.len() - taken);
+        bytes::BufMut::put_slice(&mut buf, &src[taken..taken + n]);
+        taken += n;
+    }
+}
+
+/// soketto's `base::Codec`: frame headers decoded from a buffer, payloads unmasked in
+/// place; a frame is taken whole (the buffer grows to hold a large one), as its own
+/// connection does.
+fn soketto_core_decode(codec: &soketto::base::Codec, src: &[u8], buf: &mut Vec<u8>) -> u64 {
+    let mut taken = 0;
+    let mut messages = 0;
+    buf.clear();
+    loop {
+        let mut pos = 0;
+        loop {
+            match codec.decode_header(&buf[pos..]).expect("valid header") {
+                soketto::Parsing::Done { value: header, offset } => {
+                    let len = header.payload_len();
+                    let start = pos + offset;
+                    if buf.len() - start < len {
+                        // Room for the whole frame.
+                        buf.reserve(len);
+                        break;
+                    }
+                    soketto::base::Codec::apply_mask(&header, &mut buf[start..start + len]);
+                    black_box(&buf[start..start + len]);
+                    messages += 1;
+                    pos = start + len;
+                }
+                soketto::Parsing::NeedMore(_) => break,
+            }
+        }
+        buf.drain(..pos);
+        if taken == src.len() && buf.is_empty() {
+            return messages;
+        }
+        let n = (buf.capacity().max(READ_BUF) - buf.len()).max(1).min(src.len() - taken);
+        buf.extend_from_slice(&src[taken..taken + n]);
+        taken += n;
+    }
+}
+
 /// The floor: the same streaming copy with one `apply_mask` per chunk instead of decoding.
-#[inline]
 fn copy_unmask(src: &[u8], buf: &mut [u8]) {
     let mut taken = 0;
     while taken < src.len() {
@@ -100,378 +365,360 @@ fn copy_unmask(src: &[u8], buf: &mut [u8]) {
     }
 }
 
-fn decode_group(c: &mut Criterion, name: &str, opcode: u8, payload: fn(usize) -> Vec<u8>) {
+fn decode_group(b: &mut Bench, group: &str, opcode: u8, payload: fn(usize) -> Vec<u8>, sizes: &[usize]) {
+    if !b.wants(group) {
+        return;
+    }
     let rt = runtime();
-    let mut group = c.benchmark_group(name);
-    for size in SIZES {
+    for &size in sizes {
         let (pristine, frames) = client_stream(opcode, &payload(size));
-        group.throughput(Throughput::ElementsAndBytes {
-            elements: frames,
-            bytes: pristine.len() as u64,
-        });
+        let pristine: &'static [u8] = pristine.leak();
+        let mut lines = Vec::new();
 
         let mut buf = vec![0u8; READ_BUF];
-        group.bench_function(BenchmarkId::new("copy_unmask_floor", size), |b| {
-            b.iter(|| copy_unmask(black_box(&pristine), &mut buf))
-        });
-        // The same in 16 KiB pieces, which stay in L1 between the copy and the unmask.
-        let mut small = vec![0u8; 16 << 10];
-        group.bench_function(BenchmarkId::new("copy_unmask_floor_16k", size), |b| {
-            b.iter(|| copy_unmask(black_box(&pristine), &mut small))
-        });
+        lines.push(line("copy_unmask_floor", Level::Floor, move || {
+            copy_unmask(black_box(pristine), &mut buf)
+        }));
 
         let mut conn = Connection::new(Role::Server, limits());
-        group.bench_function(BenchmarkId::new("rfc6455_core", size), |b| {
-            b.iter(|| assert_eq!(rfc6455_core_decode(&mut conn, &pristine, &mut buf), frames))
-        });
+        let mut buf2 = vec![0u8; READ_BUF];
+        lines.push(line("rfc6455_core", Level::Core, move || {
+            assert_eq!(rfc6455_core_decode(&mut conn, pristine, &mut buf2), frames)
+        }));
 
-        // The tokio adapter: owned `Message` (one copy into a Vec/String per message).
-        let (stream, handle) = MemStream::new(pristine.clone());
-        let conn = Connection::new(Role::Server, limits());
-        let mut ws = rfc6455::io::tokio::WebSocket::from_parts(stream, conn, &[]);
-        group.bench_function(BenchmarkId::new("rfc6455_tokio", size), |b| {
-            b.iter(|| {
-                handle.rewind();
-                rt.block_on(async {
-                    for _ in 0..frames {
-                        match ws.recv().await.unwrap().unwrap() {
-                            rfc6455::Message::Binary(v) => black_box(v.len()),
-                            rfc6455::Message::Text(t) => black_box(t.len()),
-                            other => panic!("unexpected {other:?}"),
-                        };
-                    }
-                });
-                debug_assert!(handle.exhausted());
-            })
-        });
+        let mut conn = Connection::new(Role::Server, limits());
+        let mut reader = MessageReader::new();
+        lines.push(line("rfc6455_reader", Level::Core, move || {
+            assert_eq!(rfc6455_reader_decode(&mut conn, &mut reader, pristine), frames)
+        }));
 
-        // The blocking adapter over the same stream type.
-        let (stream, handle) = MemStream::new(pristine.clone());
-        let conn = Connection::new(Role::Server, limits());
-        let mut ws = rfc6455::io::blocking::WebSocket::from_parts(stream, conn, &[]);
-        group.bench_function(BenchmarkId::new("rfc6455_blocking", size), |b| {
-            b.iter(|| {
-                handle.rewind();
+        let mut codec = soketto::base::Codec::new();
+        codec.set_max_data_size(64 << 20);
+        let mut sbuf = Vec::with_capacity(READ_BUF);
+        lines.push(line("soketto_core", Level::Core, move || {
+            assert_eq!(soketto_core_decode(&codec, pristine, &mut sbuf), frames)
+        }));
+
+        let (stream, handle) = MemStream::new(pristine.to_vec());
+        let mut fs = tungstenite::protocol::frame::FrameSocket::new(stream);
+        lines.push(line("tungstenite_frames", Level::Core, move || {
+            handle.rewind();
+            for _ in 0..frames {
+                // Unmasked by the frame reader.
+                let frame = fs.read(Some(64 << 20)).unwrap().unwrap();
+                black_box(frame.payload().len());
+            }
+        }));
+
+        // Adapters.
+        let (stream, handle) = MemStream::new(pristine.to_vec());
+        let mut ws = rfc6455::io::tokio::WebSocket::from_parts(
+            stream,
+            Connection::new(Role::Server, limits()),
+            &[],
+        );
+        let rt1 = &rt;
+        lines.push(line("rfc6455_tokio", Level::Adapter, move || {
+            handle.rewind();
+            rt1.block_on(async {
                 for _ in 0..frames {
-                    match ws.read().unwrap().unwrap() {
-                        rfc6455::Message::Binary(v) => black_box(v.len()),
-                        rfc6455::Message::Text(t) => black_box(t.len()),
-                        other => panic!("unexpected {other:?}"),
-                    };
+                    black_box(ws.recv().await.unwrap().unwrap());
                 }
-            })
-        });
+            });
+        }));
 
-        // tungstenite: WebSocket over a Read + Write stream; Message holds `Bytes` split off
-        // its read buffer (no payload copy).
-        let (stream, handle) = MemStream::new(pristine.clone());
+        let (stream, handle) = MemStream::new(pristine.to_vec());
+        let mut ws = rfc6455::io::blocking::WebSocket::from_parts(
+            stream,
+            Connection::new(Role::Server, limits()),
+            &[],
+        );
+        lines.push(line("rfc6455_blocking", Level::Adapter, move || {
+            handle.rewind();
+            for _ in 0..frames {
+                black_box(ws.read().unwrap().unwrap());
+            }
+        }));
+
+        let (stream, handle) = MemStream::new(pristine.to_vec());
+        let mut config = tungstenite::protocol::WebSocketConfig::default();
+        config.max_message_size = Some(64 << 20);
+        config.max_frame_size = Some(64 << 20);
         let mut ws = tungstenite::WebSocket::from_raw_socket(
             stream,
             tungstenite::protocol::Role::Server,
-            None,
+            Some(config),
         );
-        group.bench_function(BenchmarkId::new("tungstenite", size), |b| {
-            b.iter(|| {
-                handle.rewind();
+        lines.push(line("tungstenite", Level::Adapter, move || {
+            handle.rewind();
+            for _ in 0..frames {
+                black_box(ws.read().unwrap());
+            }
+        }));
+
+        let (stream, handle) = MemStream::new(pristine.to_vec());
+        let mut ws = fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
+        ws.set_max_message_size(64 << 20);
+        lines.push(line("fastwebsockets", Level::Adapter, move || {
+            handle.rewind();
+            rt1.block_on(async {
                 for _ in 0..frames {
-                    match ws.read().unwrap() {
-                        tungstenite::Message::Binary(v) => black_box(v.len()),
-                        tungstenite::Message::Text(t) => black_box(t.len()),
-                        other => panic!("unexpected {other:?}"),
-                    };
+                    let frame = ws.read_frame().await.unwrap();
+                    black_box(&frame.payload[..]);
                 }
             })
-        });
+        }));
 
-        // fastwebsockets: WebSocket::read_frame (frames, not reassembled messages; every
-        // frame here is a whole message). The payload is a `BytesMut` split off its read
-        // buffer (no copy); text is validated for FIN frames.
-        let (stream, handle) = MemStream::new(pristine.clone());
-        let mut ws =
-            fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
-        group.bench_function(BenchmarkId::new("fastwebsockets", size), |b| {
-            b.iter(|| {
-                handle.rewind();
-                rt.block_on(async {
-                    for _ in 0..frames {
-                        let frame = ws.read_frame().await.unwrap();
-                        assert!(frame.fin);
-                        black_box(&frame.payload[..]);
-                    }
-                })
+        let (stream, handle) = MemStream::new(pristine.to_vec());
+        let mut ws = tokio_websockets::ServerBuilder::new()
+            .limits(tokio_websockets::Limits::default().max_payload_len(Some(64 << 20)))
+            .serve(stream);
+        lines.push(line("tokio_websockets", Level::Adapter, move || {
+            handle.rewind();
+            rt1.block_on(async {
+                for _ in 0..frames {
+                    black_box(ws.next().await.unwrap().unwrap());
+                }
             })
-        });
+        }));
 
-        // tokio-websockets: its codec is private, so WebSocketStream (a futures Stream of
-        // messages); payloads are `Bytes` split off its read buffer (no copy).
-        let (stream, handle) = MemStream::new(pristine.clone());
-        let mut ws = tokio_websockets::ServerBuilder::new().serve(stream);
-        group.bench_function(BenchmarkId::new("tokio_websockets", size), |b| {
-            b.iter(|| {
-                handle.rewind();
-                rt.block_on(async {
-                    for _ in 0..frames {
-                        let message = ws.next().await.unwrap().unwrap();
-                        black_box(message.as_payload().len());
-                    }
-                })
+        let (stream, handle) = MemStream::new(pristine.to_vec());
+        let mut builder =
+            soketto::connection::Builder::new(stream.compat(), soketto::connection::Mode::Server);
+        builder.set_max_message_size(64 << 20);
+        builder.set_max_frame_size(64 << 20);
+        let (_sender, mut receiver) = builder.finish();
+        let mut data = Vec::new();
+        lines.push(line("soketto", Level::Adapter, move || {
+            handle.rewind();
+            rt1.block_on(async {
+                for _ in 0..frames {
+                    data.clear();
+                    black_box(receiver.receive_data(&mut data).await.unwrap());
+                }
             })
-        });
+        }));
+
+        b.group(group, &size.to_string(), frames, pristine.len() as u64, lines);
     }
-    group.finish();
 }
 
-fn decode(c: &mut Criterion) {
-    decode_group(c, "decode_binary", 0x2, binary_payload);
-    decode_group(c, "decode_text_ascii", 0x1, ascii_payload);
-}
+// ---------------------------------------------------------------------------------------
+// Encode: one library's public send path into the same in-memory socket.
 
-fn encode(c: &mut Criterion) {
+fn encode_group(b: &mut Bench, client: bool) {
+    let group = if client { "encode_client" } else { "encode_server" };
+    if !b.wants(group) {
+        return;
+    }
     let rt = runtime();
-    for client in [true, false] {
-        let name = if client {
-            "encode_client"
-        } else {
-            "encode_server"
-        };
-        let mut group = c.benchmark_group(name);
-        for size in SIZES {
-            let payload = binary_payload(size);
-            let shared = Bytes::from(payload.clone());
-            let count = (TARGET_BYTES / (size + 14)).clamp(1, 1024) as u64;
-            let wire = size + rfc6455::frame::header_len(size as u64, client);
-            group.throughput(Throughput::ElementsAndBytes {
-                elements: count,
-                bytes: count * wire as u64,
-            });
+    let role = if client { Role::Client } else { Role::Server };
+    for size in SIZES {
+        let payload: &'static [u8] = binary_payload(size).leak();
+        let shared = Bytes::from_static(payload);
+        let count = (TARGET_BYTES / (size + 14)).clamp(1, 1024) as u64;
+        let wire = size + rfc6455::frame::header_len(size as u64, client);
+        let total = count * wire as u64;
+        let mut lines = Vec::new();
+        let check = move |h: &MemHandle| assert_eq!(h.take_written(), total);
 
-            // The core: frame appended to a reused Vec, then one write to the stream.
-            let role = if client { Role::Client } else { Role::Server };
-            let mut conn = Connection::new(role, Config::default());
-            let (mut sink, handle) = MemStream::new(Vec::new());
-            let mut out = Vec::with_capacity(wire);
-            group.bench_function(BenchmarkId::new("rfc6455_core", size), |b| {
-                b.iter(|| {
-                    for _ in 0..count {
-                        out.clear();
-                        conn.send_binary(black_box(&payload), &mut out).unwrap();
-                        sink.write_all(&out).unwrap();
-                    }
-                    assert_eq!(handle.take_written(), count * wire as u64);
-                })
-            });
-
-            // The core's zero-copy server path: header + the caller's payload, vectored.
-            if !client {
-                group.bench_function(BenchmarkId::new("rfc6455_core_vectored", size), |b| {
-                    b.iter(|| {
-                        for _ in 0..count {
-                            let h = conn
-                                .encode_header(MessageKind::Binary, size as u64, true)
-                                .unwrap();
-                            // MemStream writes everything it is given.
-                            let n = sink
-                                .write_vectored(&[
-                                    IoSlice::new(h.as_bytes()),
-                                    IoSlice::new(black_box(&payload)),
-                                ])
-                                .unwrap();
-                            debug_assert_eq!(n, wire);
-                        }
-                        assert_eq!(handle.take_written(), count * wire as u64);
-                    })
-                });
+        let (mut sink, handle) = MemStream::new(Vec::new());
+        let mut conn = Connection::new(role, Config::default());
+        let mut out = Vec::with_capacity(wire);
+        let p = payload;
+        lines.push(line("rfc6455_core", Level::Core, move || {
+            for _ in 0..count {
+                out.clear();
+                conn.send_binary(black_box(p), &mut out).unwrap();
+                sink.write_all(&out).unwrap();
             }
+            check(&handle);
+        }));
 
-            // The tokio adapter: `Message::Binary` owns a Vec, which the application made
-            // (like the peers' `Bytes`) before sending it: the Vecs are made outside the
-            // timing. A server sends payloads of 16 KiB and more vectored, without a copy.
-            let (stream, handle) = MemStream::new(Vec::new());
-            let mut ws = rfc6455::io::tokio::WebSocket::from_parts(
-                stream,
-                Connection::new(role, Config::default()),
-                &[],
-            );
-            group.bench_function(BenchmarkId::new("rfc6455_tokio", size), |b| {
-                b.iter_batched(
-                    || {
-                        (0..count)
-                            .map(|_| rfc6455::Message::Binary(payload.clone()))
-                            .collect::<Vec<_>>()
-                    },
-                    |messages| {
-                        rt.block_on(async {
-                            for message in messages {
-                                ws.send(black_box(message)).await.unwrap();
-                            }
-                        });
-                        assert_eq!(handle.take_written(), count * wire as u64);
-                    },
-                    BatchSize::PerIteration,
-                )
-            });
+        let (mut sink, handle) = MemStream::new(Vec::new());
+        let mut codec = soketto::base::Codec::new();
+        let mut out = Vec::with_capacity(wire);
+        let mut seed = 1u32;
+        lines.push(line("soketto_core", Level::Core, move || {
+            for _ in 0..count {
+                let mut header = soketto::base::Header::new(soketto::base::OpCode::Binary);
+                header.set_payload_len(size);
+                if client {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    header.set_masked(true);
+                    header.set_mask(seed);
+                }
+                out.clear();
+                out.extend_from_slice(codec.encode_header(&header));
+                let start = out.len();
+                out.extend_from_slice(black_box(p));
+                if client {
+                    soketto::base::Codec::apply_mask(&header, &mut out[start..]);
+                }
+                sink.write_all(&out).unwrap();
+            }
+            check(&handle);
+        }));
 
-            // The blocking adapter: send(Message) (copies), and for a server the vectored
-            // path from a borrowed slice.
-            let (stream, handle) = MemStream::new(Vec::new());
-            let mut ws = rfc6455::io::blocking::WebSocket::from_parts(
-                stream,
-                Connection::new(role, Config::default()),
-                &[],
-            );
-            group.bench_function(BenchmarkId::new("rfc6455_blocking", size), |b| {
-                b.iter(|| {
-                    for _ in 0..count {
-                        if client {
-                            ws.send(rfc6455::Message::Binary(black_box(&payload).to_vec()))
-                                .unwrap();
-                        } else {
-                            ws.send_binary_vectored(black_box(&payload)).unwrap();
-                        }
-                    }
-                    assert_eq!(handle.take_written(), count * wire as u64);
-                })
+        // Adapters: every library is handed the payload as a shared `Bytes` (or borrows
+        // it), made once outside the timing.
+        let (stream, handle) = MemStream::new(Vec::new());
+        let mut ws = rfc6455::io::tokio::WebSocket::from_parts(stream, Connection::new(role, Config::default()), &[]);
+        let rt1 = &rt;
+        let s = shared.clone();
+        lines.push(line("rfc6455_tokio", Level::Adapter, move || {
+            rt1.block_on(async {
+                for _ in 0..count {
+                    ws.send(rfc6455::Message::Binary(black_box(s.clone()))).await.unwrap();
+                }
             });
+            check(&handle);
+        }));
 
-            // tungstenite: send(Message::Binary(Bytes)), the Bytes a refcount clone; the frame
-            // is formatted (and masked) into its write buffer, then written.
-            let (stream, handle) = MemStream::new(Vec::new());
-            let t_role = if client {
-                tungstenite::protocol::Role::Client
-            } else {
-                tungstenite::protocol::Role::Server
-            };
-            let mut ws = tungstenite::WebSocket::from_raw_socket(stream, t_role, None);
-            group.bench_function(BenchmarkId::new("tungstenite", size), |b| {
-                b.iter(|| {
-                    for _ in 0..count {
-                        ws.send(tungstenite::Message::Binary(shared.clone()))
-                            .unwrap();
-                    }
-                    assert_eq!(handle.take_written(), count * wire as u64);
-                })
-            });
+        let (stream, handle) = MemStream::new(Vec::new());
+        let mut ws = rfc6455::io::blocking::WebSocket::from_parts(stream, Connection::new(role, Config::default()), &[]);
+        let s = shared.clone();
+        lines.push(line("rfc6455_blocking", Level::Adapter, move || {
+            for _ in 0..count {
+                ws.send(rfc6455::Message::Binary(black_box(s.clone()))).unwrap();
+            }
+            check(&handle);
+        }));
 
-            // fastwebsockets: write_frame with a borrowed payload. A client's frame is masked
-            // in an owned copy (Payload::to_mut); payloads over 1 KiB go out vectored.
-            let (stream, handle) = MemStream::new(Vec::new());
-            let f_role = if client {
-                fastwebsockets::Role::Client
-            } else {
-                fastwebsockets::Role::Server
-            };
-            let mut ws = fastwebsockets::WebSocket::after_handshake(stream, f_role);
-            group.bench_function(BenchmarkId::new("fastwebsockets", size), |b| {
-                b.iter(|| {
-                    rt.block_on(async {
-                        for _ in 0..count {
-                            let frame = fastwebsockets::Frame::binary(
-                                fastwebsockets::Payload::Borrowed(black_box(&payload)),
-                            );
-                            ws.write_frame(frame).await.unwrap();
-                        }
-                    });
-                    assert_eq!(handle.take_written(), count * wire as u64);
-                })
-            });
+        let (stream, handle) = MemStream::new(Vec::new());
+        let t_role = if client {
+            tungstenite::protocol::Role::Client
+        } else {
+            tungstenite::protocol::Role::Server
+        };
+        let mut ws = tungstenite::WebSocket::from_raw_socket(stream, t_role, None);
+        let s = shared.clone();
+        lines.push(line("tungstenite", Level::Adapter, move || {
+            for _ in 0..count {
+                ws.send(tungstenite::Message::Binary(black_box(s.clone()))).unwrap();
+            }
+            check(&handle);
+        }));
 
-            // tokio-websockets: Sink::send(Message::binary(Bytes)) (queue + flush). Server
-            // frames go out vectored without a copy; a client's payload is copied and masked.
-            let (stream, handle) = MemStream::new(Vec::new());
-            let mut ws = if client {
-                tokio_websockets::ClientBuilder::new().take_over(stream)
-            } else {
-                tokio_websockets::ServerBuilder::new().serve(stream)
-            };
-            group.bench_function(BenchmarkId::new("tokio_websockets", size), |b| {
-                b.iter(|| {
-                    rt.block_on(async {
-                        for _ in 0..count {
-                            ws.send(tokio_websockets::Message::binary(shared.clone()))
-                                .await
-                                .unwrap();
-                        }
-                    });
-                    assert_eq!(handle.take_written(), count * wire as u64);
-                })
+        let (stream, handle) = MemStream::new(Vec::new());
+        let f_role = if client {
+            fastwebsockets::Role::Client
+        } else {
+            fastwebsockets::Role::Server
+        };
+        let mut ws = fastwebsockets::WebSocket::after_handshake(stream, f_role);
+        lines.push(line("fastwebsockets", Level::Adapter, move || {
+            rt1.block_on(async {
+                for _ in 0..count {
+                    let frame = fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(black_box(payload)));
+                    ws.write_frame(frame).await.unwrap();
+                }
             });
-        }
-        group.finish();
+            check(&handle);
+        }));
+
+        let (stream, handle) = MemStream::new(Vec::new());
+        let mut ws = if client {
+            tokio_websockets::ClientBuilder::new().take_over(stream)
+        } else {
+            tokio_websockets::ServerBuilder::new().serve(stream)
+        };
+        let s = shared.clone();
+        lines.push(line("tokio_websockets", Level::Adapter, move || {
+            rt1.block_on(async {
+                for _ in 0..count {
+                    ws.send(tokio_websockets::Message::binary(black_box(s.clone()))).await.unwrap();
+                }
+            });
+            check(&handle);
+        }));
+
+        let (stream, handle) = MemStream::new(Vec::new());
+        let mode = if client {
+            soketto::connection::Mode::Client
+        } else {
+            soketto::connection::Mode::Server
+        };
+        let (mut sender, _receiver) = soketto::connection::Builder::new(stream.compat_write(), mode).finish();
+        lines.push(line("soketto", Level::Adapter, move || {
+            rt1.block_on(async {
+                for _ in 0..count {
+                    sender.send_binary(black_box(payload)).await.unwrap();
+                    sender.flush().await.unwrap();
+                }
+            });
+            check(&handle);
+        }));
+
+        b.group(group, &size.to_string(), count, total, lines);
     }
 }
 
-fn handshake(c: &mut Criterion) {
+// ---------------------------------------------------------------------------------------
+// Handshake: a 13-header browser request, parsed and answered.
+
+fn handshake_group(b: &mut Bench) {
+    if !b.wants("handshake") {
+        return;
+    }
     use rfc6455::handshake::{ServerConfig, ServerHandshake};
-
     let rt = runtime();
-    let mut group = c.benchmark_group("handshake");
-    group.throughput(Throughput::Elements(1));
-
-    // The sans-IO core: parse + answer into a reused Vec; no stream, no WebSocket object.
+    let rt1 = &rt;
+    let mut lines = Vec::new();
     let config = ServerConfig::default();
     let mut out = Vec::with_capacity(256);
-    group.bench_function("rfc6455_core", |b| {
-        b.iter(|| {
-            out.clear();
-            let mut hs = ServerHandshake::new(&config);
-            let _ = hs.receive(black_box(CHROMIUM_REQUEST)).unwrap();
-            let request = hs.request().unwrap();
-            config.accept(&request, &mut out).unwrap();
-            black_box(&out);
-        })
-    });
-
-    // Full accepts over a fresh MemStream: read the request, write the response, build the
-    // WebSocket object (buffers included).
+    lines.push(line("rfc6455_core", Level::Core, move || {
+        out.clear();
+        let mut hs = ServerHandshake::new(&config);
+        let _ = hs.receive(black_box(CHROMIUM_REQUEST)).unwrap();
+        let request = hs.request().unwrap();
+        config.accept(&request, &mut out).unwrap();
+        black_box(&out);
+    }));
     let acceptor = rfc6455::io::tokio::Acceptor::default();
-    group.bench_function("rfc6455_tokio_accept", |b| {
-        b.iter(|| {
-            let ws = rt
-                .block_on(acceptor.accept(MemStream::from_static(CHROMIUM_REQUEST)))
-                .unwrap();
-            black_box(ws);
-        })
-    });
-
-    group.bench_function("rfc6455_blocking_accept", |b| {
-        b.iter(|| {
-            let ws =
-                rfc6455::io::blocking::accept(MemStream::from_static(CHROMIUM_REQUEST)).unwrap();
-            black_box(ws);
-        })
-    });
-
-    group.bench_function("tungstenite_accept", |b| {
-        b.iter(|| {
-            let ws = tungstenite::accept(MemStream::from_static(CHROMIUM_REQUEST)).unwrap();
-            black_box(ws);
-        })
-    });
-
+    lines.push(line("rfc6455_tokio", Level::Adapter, move || {
+        let ws = rt1.block_on(acceptor.accept(MemStream::from_static(CHROMIUM_REQUEST))).unwrap();
+        black_box(ws);
+    }));
+    lines.push(line("rfc6455_blocking", Level::Adapter, || {
+        black_box(rfc6455::io::blocking::accept(MemStream::from_static(CHROMIUM_REQUEST)).unwrap());
+    }));
+    lines.push(line("tungstenite", Level::Adapter, || {
+        black_box(tungstenite::accept(MemStream::from_static(CHROMIUM_REQUEST)).unwrap());
+    }));
     let builder = tokio_websockets::ServerBuilder::new();
-    group.bench_function("tokio_websockets_accept", |b| {
-        b.iter(|| {
-            let ws = rt
-                .block_on(builder.accept(MemStream::from_static(CHROMIUM_REQUEST)))
-                .unwrap();
-            black_box(ws);
-        })
-    });
-
-    // fastwebsockets has no handshake parser of its own: its server side is
-    // `upgrade::upgrade` on a hyper request, so this is hyper's HTTP/1 connection over the
-    // stream plus the upgrade, as in fastwebsockets' examples.
-    group.bench_function("fastwebsockets_hyper_accept", |b| {
-        b.iter(|| {
-            let ws = rt.block_on(fastwebsockets_accept(MemStream::from_static(
-                CHROMIUM_REQUEST,
-            )));
-            black_box(ws);
-        })
-    });
-    group.finish();
+    lines.push(line("tokio_websockets", Level::Adapter, move || {
+        black_box(rt1.block_on(builder.accept(MemStream::from_static(CHROMIUM_REQUEST))).unwrap());
+    }));
+    lines.push(line("soketto", Level::Adapter, move || {
+        black_box(rt1.block_on(soketto_accept(MemStream::from_static(CHROMIUM_REQUEST))));
+    }));
+    lines.push(line("fastwebsockets", Level::Adapter, move || {
+        black_box(rt1.block_on(fastwebsockets_accept(MemStream::from_static(CHROMIUM_REQUEST))));
+    }));
+    b.group("handshake", "chromium", 1, 0, lines);
 }
 
+async fn soketto_accept(
+    stream: MemStream,
+) -> (
+    soketto::Sender<tokio_util::compat::Compat<MemStream>>,
+    soketto::Receiver<tokio_util::compat::Compat<MemStream>>,
+) {
+    let mut server = soketto::handshake::Server::new(stream.compat());
+    let key = match server.receive_request().await.unwrap() {
+        request => request.key(),
+    };
+    server
+        .send_response(&soketto::handshake::server::Response::Accept { key, protocol: None })
+        .await
+        .unwrap();
+    server.into_builder().finish()
+}
+
+// fastwebsockets has no handshake parser of its own: its server side is
+// `upgrade::upgrade` on a hyper request, so this is hyper's HTTP/1 connection over the
+// stream plus the upgrade, as in fastwebsockets' examples.
 async fn fastwebsockets_accept(
     stream: MemStream,
 ) -> fastwebsockets::WebSocket<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>> {
@@ -498,13 +745,134 @@ async fn fastwebsockets_accept(
     fut.await.unwrap()
 }
 
-fn config() -> Criterion {
-    // Short runs by default (the machine is shared); override with --measurement-time.
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(20)
+// ---------------------------------------------------------------------------------------
+// Broadcast: one message to 10,000 server connections.
+
+fn broadcast_group(b: &mut Bench) {
+    if !b.wants("broadcast") {
+        return;
+    }
+    const CONNS: usize = 10_000;
+    let rt = runtime();
+    let rt1 = &rt;
+    for size in [125, 16 << 10] {
+        let payload = Bytes::from(ascii_payload(size));
+        let text = std::str::from_utf8(&payload).unwrap().to_owned();
+        let wire = size + rfc6455::frame::header_len(size as u64, false);
+        let total = (CONNS * wire) as u64;
+        let mut lines = Vec::new();
+        let server = || Connection::new(Role::Server, Config::default());
+
+        let mut socks: Vec<_> = (0..CONNS)
+            .map(|_| rfc6455::io::tokio::WebSocket::from_parts(MemStream::new(Vec::new()).0, server(), &[]))
+            .collect();
+        let t = text.clone();
+        lines.push(line("rfc6455_tokio_prepared", Level::Adapter, move || {
+            // Encoded once for everyone.
+            let message = PreparedMessage::text(t.clone());
+            rt1.block_on(async {
+                for ws in &mut socks {
+                    ws.send_prepared(&message).await.unwrap();
+                }
+            });
+        }));
+
+        let mut socks: Vec<_> = (0..CONNS)
+            .map(|_| rfc6455::io::tokio::WebSocket::from_parts(MemStream::new(Vec::new()).0, server(), &[]))
+            .collect();
+        let t = text.clone();
+        lines.push(line("rfc6455_tokio", Level::Adapter, move || {
+            let message = rfc6455::Message::text(t.clone());
+            rt1.block_on(async {
+                for ws in &mut socks {
+                    ws.send(message.clone()).await.unwrap();
+                }
+            });
+        }));
+
+        let mut socks: Vec<_> = (0..CONNS)
+            .map(|_| {
+                tungstenite::WebSocket::from_raw_socket(
+                    MemStream::new(Vec::new()).0,
+                    tungstenite::protocol::Role::Server,
+                    None,
+                )
+            })
+            .collect();
+        let t = text.clone();
+        lines.push(line("tungstenite", Level::Adapter, move || {
+            let message = tungstenite::Message::text(t.clone());
+            for ws in &mut socks {
+                ws.send(message.clone()).unwrap();
+            }
+        }));
+
+        let mut socks: Vec<_> = (0..CONNS)
+            .map(|_| fastwebsockets::WebSocket::after_handshake(MemStream::new(Vec::new()).0, fastwebsockets::Role::Server))
+            .collect();
+        let p = payload.clone();
+        lines.push(line("fastwebsockets", Level::Adapter, move || {
+            rt1.block_on(async {
+                for ws in &mut socks {
+                    let frame = fastwebsockets::Frame::text(fastwebsockets::Payload::Borrowed(&p));
+                    ws.write_frame(frame).await.unwrap();
+                }
+            })
+        }));
+
+        let mut socks: Vec<_> = (0..CONNS)
+            .map(|_| tokio_websockets::ServerBuilder::new().serve(MemStream::new(Vec::new()).0))
+            .collect();
+        let t = text.clone();
+        lines.push(line("tokio_websockets", Level::Adapter, move || {
+            let message = tokio_websockets::Message::text(t.clone());
+            rt1.block_on(async {
+                for ws in &mut socks {
+                    ws.send(message.clone()).await.unwrap();
+                }
+            })
+        }));
+
+        let mut socks: Vec<_> = (0..CONNS)
+            .map(|_| {
+                soketto::connection::Builder::new(
+                    MemStream::new(Vec::new()).0.compat_write(),
+                    soketto::connection::Mode::Server,
+                )
+                .finish()
+                .0
+            })
+            .collect();
+        let t = text.clone();
+        lines.push(line("soketto", Level::Adapter, move || {
+            rt1.block_on(async {
+                for ws in &mut socks {
+                    ws.send_text(&t).await.unwrap();
+                    ws.flush().await.unwrap();
+                }
+            })
+        }));
+        b.group("broadcast_10k", &size.to_string(), CONNS as u64, total, lines);
+    }
 }
 
-criterion_group! { name = benches; config = config(); targets = decode, encode, handshake }
-criterion_main!(benches);
+fn main() {
+    // `cargo bench` passes `--bench`; anything else is a filter.
+    let arg_filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let mut b = Bench {
+        rounds: std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(7),
+        filter: std::env::var("FILTER").ok().or(arg_filter),
+        sample: Duration::from_millis(
+            std::env::var("SAMPLE_MS").ok().and_then(|r| r.parse().ok()).unwrap_or(40),
+        ),
+        rows: Vec::new(),
+    };
+    decode_group(&mut b, "decode_binary", 0x2, binary_payload, &SIZES);
+    decode_group(&mut b, "decode_text_ascii", 0x1, ascii_payload, &[16, 125, 1 << 10, 16 << 10, 64 << 10]);
+    decode_group(&mut b, "decode_text_mixed", 0x1, mixed_payload, &[16, 125, 1 << 10, 16 << 10, 64 << 10]);
+    encode_group(&mut b, true);
+    encode_group(&mut b, false);
+    handshake_group(&mut b);
+    broadcast_group(&mut b);
+    b.write_json();
+}

@@ -79,6 +79,37 @@ pub fn ascii_payload(len: usize) -> Vec<u8> {
     text.iter().copied().cycle().take(len).collect()
 }
 
+/// Text of `len` bytes: about 60% ASCII, the rest 2-, 3- and 4-byte UTF-8 sequences
+/// (é, €, 𝄞), in a fixed pseudo-random order; ASCII fills the end to the exact length.
+pub fn mixed_payload(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut seed = 0x2545_F491u32;
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let piece: &str = match seed % 10 {
+            0..=5 => "a",
+            6 | 7 => "é",
+            8 => "€",
+            _ => "𝄞",
+        };
+        if out.len() + piece.len() > len {
+            out.push(b'.');
+        } else {
+            out.extend_from_slice(piece.as_bytes());
+        }
+    }
+    assert!(std::str::from_utf8(&out).is_ok());
+    out
+}
+
+/// The room a `MessageReader::read_buf` offers: spare capacity within its limit.
+pub fn room(buf: &bytes::buf::Limit<&mut bytes::BytesMut>) -> usize {
+    let inner = buf.get_ref();
+    (inner.capacity() - inner.len()).min(bytes::buf::Limit::limit(buf))
+}
+
 /// An in-memory socket. Reads copy from a shared pristine input (each read returns as much
 /// as fits, like a socket with everything already received; at the end of the input an
 /// async read is pending, a blocking read returns 0); writes copy into a scratch buffer

@@ -155,7 +155,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             };
         }
-        match poll_read_buf(stream, cx, reader.read_buf()) {
+        match poll_read_buf(stream, cx, &mut reader.read_buf()) {
             Poll::Pending => {
                 // Nothing buffered and nothing to read: give the memory back.
                 if self.driver.reader.buffered() == 0 {
