@@ -59,8 +59,9 @@ pub enum Chunk<'a> {
 ///
 /// let mut conn = Connection::new(Role::Server, Config::default());
 /// let mut reader = MessageReader::new();
-/// // What a read from the socket would append: RFC 6455 §5.7's masked "Hello".
-/// reader.read_buf().extend_from_slice(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// // What a read from the socket brings: RFC 6455 §5.7's masked "Hello".
+/// let mut socket: &[u8] = &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+/// reader.read_with(|buf| std::io::Read::read(&mut socket, buf)).unwrap();
 /// assert_eq!(reader.poll_message(&mut conn)?, Some(Message::text("Hello")));
 /// assert_eq!(reader.poll_message(&mut conn)?, None); // read more
 /// # Ok::<(), rfc6455::ProtocolError>(())
