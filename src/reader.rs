@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use bytes::buf::Limit;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use crate::close::CloseCode;
 use crate::connection::{Connection, Event, MessageKind};
 use crate::error::ProtocolError;
 use crate::message::Message;
@@ -139,7 +140,19 @@ enum Found {
         kind: MessageKind,
         fin: bool,
     },
-    Control(Message),
+    /// A control frame whose payload (a Close frame's reason) is `buf[start..start + len]`.
+    Control {
+        kind: ControlKind,
+        start: usize,
+        len: usize,
+    },
+}
+
+#[derive(Clone, Copy)]
+enum ControlKind {
+    Ping,
+    Pong,
+    Close(CloseCode),
 }
 
 impl MessageReader {
@@ -323,12 +336,17 @@ impl MessageReader {
     ///
     /// The peer broke the protocol or a limit; the connection queued the Close frame.
     /// Buffered input is dropped.
+    #[inline]
     pub fn poll_message(
         &mut self,
         conn: &mut Connection,
     ) -> Result<Option<Message>, ProtocolError> {
-        self.observe_read();
-        self.consume_lent();
+        if self.offered.is_some() {
+            self.observe_read();
+        }
+        if !matches!(self.lent, Lent::None) {
+            self.consume_lent();
+        }
         loop {
             let (consumed, found) = self.receive(conn, true)?;
             match found {
@@ -339,12 +357,12 @@ impl MessageReader {
                 }
                 Found::Whole { kind, start } => {
                     self.frame_size = consumed;
-                    let mut frame = self.buf.split_to(consumed);
-                    frame.advance(start);
+                    self.buf.advance(start);
+                    let payload = self.buf.split_to(consumed - start).freeze();
                     // SAFETY: for a text message, these are exactly the bytes the
                     // connection returned as `Event::Text`, validated as UTF-8 in place;
                     // nothing wrote to `buf` since.
-                    return Ok(Some(unsafe { message(kind, frame.freeze()) }));
+                    return Ok(Some(unsafe { message(kind, payload) }));
                 }
                 // The last piece of a message with nothing before it (a text frame validated
                 // in pieces while it arrived, or after empty fragments): all of it is here.
@@ -352,8 +370,8 @@ impl MessageReader {
                     kind, start, fin, ..
                 } if fin && self.parts.is_empty() && !self.streamed => {
                     self.frame_size = consumed;
-                    let mut frame = self.buf.split_to(consumed);
-                    frame.advance(start);
+                    self.buf.advance(start);
+                    let frame = self.buf.split_to(consumed - start);
                     // SAFETY: for text, these bytes are the whole message: the connection
                     // fed every chunk of it to its validator in order (the earlier ones
                     // were empty) and checked it ended on a code point boundary.
@@ -379,11 +397,28 @@ impl MessageReader {
                         return Ok(Some(self.finish(kind, data)));
                     }
                 }
-                Found::Control(message) => {
+                Found::Control { kind, start, len } => {
+                    let message = self.control(kind, start, len);
                     self.buf.advance(consumed);
                     return Ok(Some(message));
                 }
             }
+        }
+    }
+
+    /// The control frame payload at `buf[start..start + len]` (a Close frame's reason) as
+    /// a message: a copy of at most 125 bytes.
+    #[cold]
+    fn control(&self, kind: ControlKind, start: usize, len: usize) -> Message {
+        let payload = Bytes::copy_from_slice(&self.buf[start..start + len]);
+        match kind {
+            ControlKind::Ping => Message::Ping(payload),
+            ControlKind::Pong => Message::Pong(payload),
+            ControlKind::Close(code) => Message::Close {
+                code,
+                // Validated by the connection; checked again, as it is short.
+                reason: Utf8Bytes::try_from(payload).unwrap_or_default(),
+            },
         }
     }
 
@@ -424,7 +459,8 @@ impl MessageReader {
                 self.buf.advance(consumed);
                 return Ok(false);
             }
-            Found::Control(message) => {
+            Found::Control { kind, start, len } => {
+                let message = self.control(kind, start, len);
                 self.buf.advance(consumed);
                 Lent::Control(message)
             }
@@ -476,6 +512,7 @@ impl MessageReader {
     }
 
     /// One `receive` on the buffer, turned into positions.
+    #[inline(always)]
     fn receive(
         &mut self,
         conn: &mut Connection,
@@ -486,14 +523,7 @@ impl MessageReader {
         let inflating = !self.inflated.is_empty();
         let received = match conn.receive_inner(&mut self.buf, Some(&mut self.inflated), whole) {
             Ok(received) => received,
-            Err(e) => {
-                // The connection discards all later input: so do we.
-                self.buf = BytesMut::new();
-                self.parts = BytesMut::new();
-                self.inflated = Vec::new();
-                self.streamed = false;
-                return Err(e);
-            }
+            Err(e) => return Err(self.failed(e)),
         };
         let consumed = received.consumed;
         // Where a payload is: in `buf` (by offset), or else in `inflated` (the connection
@@ -509,6 +539,14 @@ impl MessageReader {
             } else {
                 None
             }
+        };
+        // Control payloads (unmasked in place) are always in `buf`.
+        let control = |kind: ControlKind, data: &[u8]| Found::Control {
+            kind,
+            start: (data.as_ptr() as usize)
+                .wrapping_sub(start_of_buf)
+                .min(consumed),
+            len: data.len(),
         };
         let data = |kind: MessageKind, data: &[u8], fin: bool, whole: bool| match in_buf(data) {
             Some(start) if whole => Found::Whole { kind, start },
@@ -528,12 +566,24 @@ impl MessageReader {
             Some(Event::BinaryChunk { payload, fin }) => {
                 data(MessageKind::Binary, payload, fin, false)
             }
-            Some(other) => match Message::from_event(&other) {
-                Some(message) => Found::Control(message),
-                None => Found::Nothing,
-            },
+            Some(Event::Ping(p)) => control(ControlKind::Ping, p),
+            Some(Event::Pong(p)) => control(ControlKind::Pong, p),
+            Some(Event::Close { code, reason }) => {
+                control(ControlKind::Close(code), reason.as_bytes())
+            }
         };
         Ok((consumed, found))
+    }
+
+    /// The peer broke the protocol: the connection discards all later input, and so do
+    /// we.
+    #[cold]
+    fn failed(&mut self, e: ProtocolError) -> ProtocolError {
+        self.buf = BytesMut::new();
+        self.parts = BytesMut::new();
+        self.inflated = Vec::new();
+        self.streamed = false;
+        e
     }
 
     /// The message made of `data`, the whole of a message collected in `parts` or

@@ -654,7 +654,7 @@ fn blocking_write_refuses_past_the_high_water_mark_on_a_stream_that_is_not_writa
     let refused = loop {
         match ws.write(message.clone()) {
             Ok(()) => queued += 1,
-            Err(Error::BufferFull(Some(back))) => break back,
+            Err(Error::BufferFull(Some(back))) => break *back,
             Err(e) => panic!("{e}"),
         }
         let _ = ws.flush();

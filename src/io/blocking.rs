@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use std::vec::Vec;
 
 use super::buffer::MAX_SLICES;
-use super::driver::{Driver, Step};
+use super::driver::Driver;
 use super::{DEFAULT_HANDSHAKE_TIMEOUT, Decision, Error, accept_all, handshake};
 use crate::close::CloseCode;
 use crate::config::Config;
@@ -276,12 +276,12 @@ impl<S: Read + Write> WebSocket<S> {
                 return Ok(None);
             }
             match self.driver.decode() {
-                Step::Message(message) => {
+                Ok(Some(message)) => {
                     self.answer_after_read();
                     return Ok(Some(message));
                 }
-                Step::Failed(e) => return Err(self.fail(e)),
-                Step::NeedInput => {}
+                Err(e) => return Err(self.fail(e)),
+                Ok(None) => {}
             }
             // Everything received is delivered: now a failed write may be reported.
             if let Some(e) = self.driver.deferred.take() {
@@ -339,7 +339,7 @@ impl<S: Read + Write> WebSocket<S> {
         self.driver.queue_control();
         let _ = self.try_flush();
         self.driver.finished = true;
-        Error::Protocol(error)
+        error.into()
     }
 
     /// Flushes what the connection queued and reads more input. Returns `false` at the
@@ -422,7 +422,9 @@ impl<S: Read + Write> WebSocket<S> {
         let message = message.into();
         if self.driver.write_blocked() {
             match self.flush() {
-                Err(e) if e.is_would_block() => return Err(Error::BufferFull(Some(message))),
+                Err(e) if e.is_would_block() => {
+                    return Err(Error::BufferFull(Some(std::boxed::Box::new(message))));
+                }
                 other => other?,
             }
         }

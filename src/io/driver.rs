@@ -22,16 +22,6 @@ pub const DEFAULT_HIGH_WATER: usize = 128 * 1024;
 /// header and written with a vectored write, instead of being copied behind it.
 const SHARED_MIN: usize = 1024;
 
-/// What buffered input amounted to.
-pub(crate) enum Step {
-    /// A whole message (data, ping, pong or the peer's Close).
-    Message(Message),
-    /// Everything buffered was consumed; read more.
-    NeedInput,
-    /// The peer broke the protocol; the Close frame is queued.
-    Failed(ProtocolError),
-}
-
 #[derive(Debug)]
 pub(crate) struct Driver {
     pub(crate) conn: Connection,
@@ -62,14 +52,12 @@ impl Driver {
         driver
     }
 
-    /// Decodes buffered input until a message is complete or the input runs out.
+    /// Decodes buffered input until a message is complete (`Some`) or the input runs
+    /// out (`None`: read more); an error means the peer broke the protocol and the Close
+    /// frame is queued.
     #[inline]
-    pub(crate) fn decode(&mut self) -> Step {
-        match self.reader.poll_message(&mut self.conn) {
-            Ok(Some(message)) => Step::Message(message),
-            Ok(None) => Step::NeedInput,
-            Err(e) => Step::Failed(e),
-        }
+    pub(crate) fn decode(&mut self) -> Result<Option<Message>, ProtocolError> {
+        self.reader.poll_message(&mut self.conn)
     }
 
     /// Queues the frames the connection wants to send on its own (pongs, Close replies,

@@ -30,6 +30,23 @@ use crate::error::{ProtocolError, UsageError};
 use crate::handshake::{AcceptOptions, HandshakeError};
 
 /// What can go wrong in an adapter: the core's errors plus I/O.
+///
+/// The core errors are boxed: an `Error` is one pointer and a tag, so that the
+/// `Result<Option<Message>, Error>` every receive returns stays small (receiving small
+/// messages was measurably slower with the errors inline). Match through the box, or use
+/// [`handshake`](Error::handshake), [`protocol`](Error::protocol),
+/// [`rejection`](Error::rejection):
+///
+/// ```
+/// # use rfc6455::io::Error;
+/// # fn show(e: Error) {
+/// match e {
+///     Error::Protocol(p) => eprintln!("the peer broke the protocol: close code {}", p.close_code()),
+///     e if e.rejection().is_some_and(|r| r.status == 401) => eprintln!("log in first"),
+///     other => eprintln!("{other}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -37,11 +54,11 @@ pub enum Error {
     /// leaves the WebSocket resumable: call the same method again when the stream is ready.
     Io(std::io::Error),
     /// The opening handshake failed (the rejection response was sent, for a server).
-    Handshake(HandshakeError),
+    Handshake(Box<HandshakeError>),
     /// The peer broke the protocol; the matching Close frame was sent.
-    Protocol(ProtocolError),
+    Protocol(Box<ProtocolError>),
     /// The caller asked for something the connection's state does not allow.
-    Usage(UsageError),
+    Usage(Box<UsageError>),
     /// The transport ended (or a deadline passed) without a clean close handshake.
     AbnormalClosure,
     /// The connection is closed; nothing more can be sent or received.
@@ -50,7 +67,7 @@ pub enum Error {
     /// non-blocking stream could not take more: the message was not queued (it is carried
     /// back when it was given by value). Flush when the stream is writable, then send it
     /// again.
-    BufferFull(Option<crate::Message>),
+    BufferFull(Option<Box<crate::Message>>),
 }
 
 impl fmt::Display for Error {
@@ -87,23 +104,55 @@ impl From<std::io::Error> for Error {
 
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Error {
-        Error::Handshake(e)
+        Error::Handshake(Box::new(e))
     }
 }
 
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Error {
-        Error::Protocol(e)
+        Error::Protocol(Box::new(e))
     }
 }
 
 impl From<UsageError> for Error {
     fn from(e: UsageError) -> Error {
-        Error::Usage(e)
+        Error::Usage(Box::new(e))
     }
 }
 
 impl Error {
+    /// The handshake error, if the opening handshake failed.
+    pub fn handshake(&self) -> Option<&HandshakeError> {
+        match self {
+            Error::Handshake(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The server's non-101 answer (status, headers), if it refused the handshake.
+    pub fn rejection(&self) -> Option<&crate::handshake::RejectedResponse> {
+        match self.handshake()? {
+            HandshakeError::Rejected(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The protocol error, if the peer broke the protocol.
+    pub fn protocol(&self) -> Option<&ProtocolError> {
+        match self {
+            Error::Protocol(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The usage error, if the caller asked for something not allowed now.
+    pub fn usage(&self) -> Option<&UsageError> {
+        match self {
+            Error::Usage(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// Whether this is a `WouldBlock` from a non-blocking stream (retry when ready).
     pub fn is_would_block(&self) -> bool {
         matches!(self, Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock)
@@ -222,9 +271,10 @@ pub(crate) fn conclude<T>(
 /// port. TLS is the caller's: a `wss` request is refused here.
 fn tcp_target(request: &crate::handshake::ClientRequest) -> Result<(&str, u16), Error> {
     if request.is_secure() {
-        return Err(Error::Usage(UsageError::InvalidHandshakeInput(
+        return Err(UsageError::InvalidHandshakeInput(
             "wss needs a TLS stream: connect it yourself and use client()",
-        )));
+        )
+        .into());
     }
     let host = request.host().trim_start_matches('[').trim_end_matches(']');
     Ok((host, request.effective_port()))
@@ -232,11 +282,10 @@ fn tcp_target(request: &crate::handshake::ClientRequest) -> Result<(&str, u16), 
 
 /// Why a server-side handshake did not produce a WebSocket.
 fn rejected(status: u16, reason: &str) -> Error {
-    Error::Handshake(HandshakeError::Rejected(Box::new(
-        crate::handshake::RejectedResponse {
-            status,
-            reason: reason.into(),
-            headers: Vec::new(),
-        },
-    )))
+    HandshakeError::Rejected(Box::new(crate::handshake::RejectedResponse {
+        status,
+        reason: reason.into(),
+        headers: Vec::new(),
+    }))
+    .into()
 }

@@ -15,7 +15,7 @@ use tokio_util::io::poll_read_buf;
 use crate::connection::{Role, Timeout};
 use crate::io::Error;
 use crate::io::buffer::MAX_SLICES;
-use crate::io::driver::{Driver, Step};
+use crate::io::driver::Driver;
 use crate::message::Message;
 
 /// The size of the stack buffer that reads go into while the read buffer is released.
@@ -63,13 +63,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     pub(super) fn poll_recv(
         &mut self,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Message, Error>>> {
+    ) -> Poll<Result<Option<Message>, Error>> {
         loop {
             if self.closing != Closing::No {
                 return self.poll_close_transport(cx);
             }
             match self.driver.decode() {
-                Step::Message(message) => {
+                Ok(Some(message)) => {
                     self.driver.queue_control();
                     if !self.driver.writer.is_empty() {
                         // Best effort: a pong must not wait for the application to send.
@@ -79,22 +79,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                             self.driver.deferred.get_or_insert(e);
                         }
                     }
-                    return Poll::Ready(Some(Ok(message)));
+                    return Poll::Ready(Ok(Some(message)));
                 }
-                Step::Failed(e) => {
-                    self.error = Some(Error::Protocol(e));
+                Err(e) => {
+                    self.error = Some(e.into());
                     self.begin_close();
                     continue;
                 }
-                Step::NeedInput => {}
+                Ok(None) => {}
             }
             if let Some(e) = self.driver.deferred.take() {
-                return Poll::Ready(Some(Err(e)));
+                return Poll::Ready(Err(e));
             }
             self.driver.queue_control();
             if !self.driver.writer.is_empty() {
                 match self.poll_write_out(cx, Half::Read) {
-                    Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending if self.driver.write_blocked() => {
                         // The peer does not read what we send: stop reading it (TCP pushes
                         // back) until the queue drains; deadlines still run.
@@ -123,7 +123,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                         self.driver.tick();
                     }
                 }
-                Err(e) => return Poll::Ready(Some(Err(e.into()))),
+                Err(e) => return Poll::Ready(Err(e.into())),
             }
         }
     }
@@ -219,7 +219,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     fn poll_close_transport(
         &mut self,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Message, Error>>> {
+    ) -> Poll<Result<Option<Message>, Error>> {
         loop {
             match self.closing {
                 Closing::No | Closing::Flush => {
@@ -264,15 +264,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     self.sleep = None;
                     self.driver.release_idle();
                     if self.driver.finished {
-                        return Poll::Ready(None);
+                        return Poll::Ready(Ok(None));
                     }
                     self.driver.finished = true;
                     if let Some(e) = self.error.take() {
-                        return Poll::Ready(Some(Err(e)));
+                        return Poll::Ready(Err(e));
                     }
                     return match self.driver.outcome() {
-                        Ok(()) => Poll::Ready(None),
-                        Err(e) => Poll::Ready(Some(Err(e))),
+                        Ok(()) => Poll::Ready(Ok(None)),
+                        Err(e) => Poll::Ready(Err(e)),
                     };
                 }
             }

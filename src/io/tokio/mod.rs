@@ -325,7 +325,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// transport closed), [`Error::AbnormalClosure`] when the transport ended or the close
     /// timeout passed without a clean close, [`Error::Io`] from the stream.
     pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
-        poll_fn(|cx| self.inner.poll_recv(cx)).await.transpose()
+        poll_fn(|cx| self.inner.poll_recv(cx)).await
     }
 
     /// Sends a message, waiting while the high-water mark is exceeded and until it is
@@ -365,7 +365,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// closed, or the close timeout passes.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         match self.inner.encode(Message::close(code, reason)) {
-            Ok(()) | Err(Error::Usage(crate::UsageError::Closed)) => {}
+            Ok(()) => {}
+            Err(Error::Usage(e)) if *e == crate::UsageError::Closed => {}
             Err(e) => return Err(e),
         }
         self.flush().await?;
@@ -450,7 +451,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().inner.poll_recv(cx)
+        self.get_mut().inner.poll_recv(cx).map(Result::transpose)
     }
 }
 

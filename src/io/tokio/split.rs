@@ -77,9 +77,7 @@ impl<S> ReadHalf<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     /// Receives the next message; see [`WebSocket::recv`](super::WebSocket::recv). Cancellation safe.
     pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
-        poll_fn(|cx| lock(&self.shared).poll_recv(cx))
-            .await
-            .transpose()
+        poll_fn(|cx| lock(&self.shared).poll_recv(cx)).await
     }
 }
 
@@ -87,7 +85,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        lock(&self.shared).poll_recv(cx)
+        lock(&self.shared).poll_recv(cx).map(Result::transpose)
     }
 }
 
