@@ -28,6 +28,9 @@ pub const MIN_READ: usize = 4 * 1024;
 /// filling the room offered double it up to this, to amortise system calls.
 pub const MAX_READ: usize = 64 * 1024;
 
+/// The largest read into one frame: it is unmasked right after, while in cache.
+const BIG_READ: usize = 256 * 1024;
+
 /// A piece of a message, as delivered by [`MessageReader::poll_chunk`].
 #[derive(Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -196,8 +199,9 @@ impl MessageReader {
             } else if rest <= allowed {
                 // A large frame, whole at once (no copy as it grows), and the read stops
                 // at its end: the next frame then starts a buffer of its own, with nothing
-                // to move.
-                (rest, rest)
+                // to move. Reads of a very large frame come in pieces that each get
+                // unmasked while they are in cache.
+                (rest, rest.min(BIG_READ))
             } else if room < MIN_READ {
                 // More than has arrived so far: room that follows what arrives.
                 (allowed, usize::MAX)
@@ -205,9 +209,10 @@ impl MessageReader {
                 (0, usize::MAX)
             }
         } else if self.frame_size >= MIN_READ {
-            // Between large frames: a read the size of the last one, so that reads and
-            // frames stay aligned.
-            (self.frame_size, self.frame_size)
+            // Between large frames: a read of as many frames the size of the last one as
+            // the read size holds (at least one), so that reads and frames stay aligned.
+            let n = (self.read_size / self.frame_size).max(1);
+            (n * self.frame_size, n * self.frame_size)
         } else {
             (self.read_size, usize::MAX)
         };

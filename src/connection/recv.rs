@@ -185,17 +185,22 @@ impl Connection {
         };
         let available = buf.len() - header_len;
         if whole && (available as u64) < header.payload_len {
-            // Not consumed until it is whole, but the text that has arrived is checked now:
-            // §8.1 fails the connection as soon as the bytes seen cannot be UTF-8. Those
-            // bytes stay unmasked in place, remembered as `peeked`.
+            // Not consumed until it is whole, but what has arrived is unmasked now, while
+            // it is in cache, and text is checked now: §8.1 fails the connection as soon
+            // as the bytes seen cannot be UTF-8. Those bytes stay unmasked in place,
+            // remembered as `peeked`.
             let compressed = header.opcode != OpCode::Continuation && header.rsv1
                 || header.opcode == OpCode::Continuation && self.rx.compressed;
             let from = self.rx.peeked as usize;
-            if kind == MessageKind::Text && !compressed && available > from {
+            if !compressed && available > from {
                 let part = &mut buf[header_len + from..];
-                let mask = header.mask.map(|key| (key, from));
-                if utf8::unmask_and_feed(part, mask, &mut self.rx.utf8).is_err() {
-                    return Err(self.fail(ProtocolError::InvalidUtf8));
+                if kind == MessageKind::Text {
+                    let mask = header.mask.map(|key| (key, from));
+                    if utf8::unmask_and_feed(part, mask, &mut self.rx.utf8).is_err() {
+                        return Err(self.fail(ProtocolError::InvalidUtf8));
+                    }
+                } else if let Some(key) = header.mask {
+                    apply_mask(part, key, from);
                 }
                 self.rx.peeked = available as u64;
             }

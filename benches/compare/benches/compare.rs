@@ -43,7 +43,10 @@ const READ_BUF: usize = 64 << 10;
 enum Level {
     Floor,
     Core,
-    Adapter,
+    /// An async adapter (tokio, or futures over tokio).
+    Async,
+    /// A blocking adapter (`std::io::Read + Write`).
+    Blocking,
 }
 
 impl Level {
@@ -51,7 +54,8 @@ impl Level {
         match self {
             Level::Floor => "floor",
             Level::Core => "core",
-            Level::Adapter => "adapter",
+            Level::Async => "async",
+            Level::Blocking => "blocking",
         }
     }
 }
@@ -418,7 +422,7 @@ fn decode_group(b: &mut Bench, group: &str, opcode: u8, payload: fn(usize) -> Ve
             &[],
         );
         let rt1 = &rt;
-        lines.push(line("rfc6455_tokio", Level::Adapter, move || {
+        lines.push(line("rfc6455_tokio", Level::Async, move || {
             handle.rewind();
             rt1.block_on(async {
                 for _ in 0..frames {
@@ -433,7 +437,7 @@ fn decode_group(b: &mut Bench, group: &str, opcode: u8, payload: fn(usize) -> Ve
             Connection::new(Role::Server, limits()),
             &[],
         );
-        lines.push(line("rfc6455_blocking", Level::Adapter, move || {
+        lines.push(line("rfc6455_blocking", Level::Blocking, move || {
             handle.rewind();
             for _ in 0..frames {
                 black_box(ws.read().unwrap().unwrap());
@@ -449,7 +453,7 @@ fn decode_group(b: &mut Bench, group: &str, opcode: u8, payload: fn(usize) -> Ve
             tungstenite::protocol::Role::Server,
             Some(config),
         );
-        lines.push(line("tungstenite", Level::Adapter, move || {
+        lines.push(line("tungstenite", Level::Blocking, move || {
             handle.rewind();
             for _ in 0..frames {
                 black_box(ws.read().unwrap());
@@ -457,9 +461,27 @@ fn decode_group(b: &mut Bench, group: &str, opcode: u8, payload: fn(usize) -> Ve
         }));
 
         let (stream, handle) = MemStream::new(pristine.to_vec());
+        let mut config = tungstenite::protocol::WebSocketConfig::default();
+        config.max_message_size = Some(64 << 20);
+        config.max_frame_size = Some(64 << 20);
+        let mut ws = rt.block_on(tokio_tungstenite::WebSocketStream::from_raw_socket(
+            stream,
+            tungstenite::protocol::Role::Server,
+            Some(config),
+        ));
+        lines.push(line("tokio_tungstenite", Level::Async, move || {
+            handle.rewind();
+            rt1.block_on(async {
+                for _ in 0..frames {
+                    black_box(ws.next().await.unwrap().unwrap());
+                }
+            })
+        }));
+
+        let (stream, handle) = MemStream::new(pristine.to_vec());
         let mut ws = fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
         ws.set_max_message_size(64 << 20);
-        lines.push(line("fastwebsockets", Level::Adapter, move || {
+        lines.push(line("fastwebsockets", Level::Async, move || {
             handle.rewind();
             rt1.block_on(async {
                 for _ in 0..frames {
@@ -473,7 +495,7 @@ fn decode_group(b: &mut Bench, group: &str, opcode: u8, payload: fn(usize) -> Ve
         let mut ws = tokio_websockets::ServerBuilder::new()
             .limits(tokio_websockets::Limits::default().max_payload_len(Some(64 << 20)))
             .serve(stream);
-        lines.push(line("tokio_websockets", Level::Adapter, move || {
+        lines.push(line("tokio_websockets", Level::Async, move || {
             handle.rewind();
             rt1.block_on(async {
                 for _ in 0..frames {
@@ -489,7 +511,7 @@ fn decode_group(b: &mut Bench, group: &str, opcode: u8, payload: fn(usize) -> Ve
         builder.set_max_frame_size(64 << 20);
         let (_sender, mut receiver) = builder.finish();
         let mut data = Vec::new();
-        lines.push(line("soketto", Level::Adapter, move || {
+        lines.push(line("soketto", Level::Async, move || {
             handle.rewind();
             rt1.block_on(async {
                 for _ in 0..frames {
@@ -566,7 +588,7 @@ fn encode_group(b: &mut Bench, client: bool) {
         let mut ws = rfc6455::io::tokio::WebSocket::from_parts(stream, Connection::new(role, Config::default()), &[]);
         let rt1 = &rt;
         let s = shared.clone();
-        lines.push(line("rfc6455_tokio", Level::Adapter, move || {
+        lines.push(line("rfc6455_tokio", Level::Async, move || {
             rt1.block_on(async {
                 for _ in 0..count {
                     ws.send(rfc6455::Message::Binary(black_box(s.clone()))).await.unwrap();
@@ -578,7 +600,7 @@ fn encode_group(b: &mut Bench, client: bool) {
         let (stream, handle) = MemStream::new(Vec::new());
         let mut ws = rfc6455::io::blocking::WebSocket::from_parts(stream, Connection::new(role, Config::default()), &[]);
         let s = shared.clone();
-        lines.push(line("rfc6455_blocking", Level::Adapter, move || {
+        lines.push(line("rfc6455_blocking", Level::Blocking, move || {
             for _ in 0..count {
                 ws.send(rfc6455::Message::Binary(black_box(s.clone()))).unwrap();
             }
@@ -593,10 +615,22 @@ fn encode_group(b: &mut Bench, client: bool) {
         };
         let mut ws = tungstenite::WebSocket::from_raw_socket(stream, t_role, None);
         let s = shared.clone();
-        lines.push(line("tungstenite", Level::Adapter, move || {
+        lines.push(line("tungstenite", Level::Blocking, move || {
             for _ in 0..count {
                 ws.send(tungstenite::Message::Binary(black_box(s.clone()))).unwrap();
             }
+            check(&handle);
+        }));
+
+        let (stream, handle) = MemStream::new(Vec::new());
+        let mut ws = rt.block_on(tokio_tungstenite::WebSocketStream::from_raw_socket(stream, t_role, None));
+        let s = shared.clone();
+        lines.push(line("tokio_tungstenite", Level::Async, move || {
+            rt1.block_on(async {
+                for _ in 0..count {
+                    ws.send(tungstenite::Message::Binary(black_box(s.clone()))).await.unwrap();
+                }
+            });
             check(&handle);
         }));
 
@@ -607,7 +641,7 @@ fn encode_group(b: &mut Bench, client: bool) {
             fastwebsockets::Role::Server
         };
         let mut ws = fastwebsockets::WebSocket::after_handshake(stream, f_role);
-        lines.push(line("fastwebsockets", Level::Adapter, move || {
+        lines.push(line("fastwebsockets", Level::Async, move || {
             rt1.block_on(async {
                 for _ in 0..count {
                     let frame = fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(black_box(payload)));
@@ -624,7 +658,7 @@ fn encode_group(b: &mut Bench, client: bool) {
             tokio_websockets::ServerBuilder::new().serve(stream)
         };
         let s = shared.clone();
-        lines.push(line("tokio_websockets", Level::Adapter, move || {
+        lines.push(line("tokio_websockets", Level::Async, move || {
             rt1.block_on(async {
                 for _ in 0..count {
                     ws.send(tokio_websockets::Message::binary(black_box(s.clone()))).await.unwrap();
@@ -640,7 +674,7 @@ fn encode_group(b: &mut Bench, client: bool) {
             soketto::connection::Mode::Server
         };
         let (mut sender, _receiver) = soketto::connection::Builder::new(stream.compat_write(), mode).finish();
-        lines.push(line("soketto", Level::Adapter, move || {
+        lines.push(line("soketto", Level::Async, move || {
             rt1.block_on(async {
                 for _ in 0..count {
                     sender.send_binary(black_box(payload)).await.unwrap();
@@ -676,24 +710,27 @@ fn handshake_group(b: &mut Bench) {
         black_box(&out);
     }));
     let acceptor = rfc6455::io::tokio::Acceptor::default();
-    lines.push(line("rfc6455_tokio", Level::Adapter, move || {
+    lines.push(line("rfc6455_tokio", Level::Async, move || {
         let ws = rt1.block_on(acceptor.accept(MemStream::from_static(CHROMIUM_REQUEST))).unwrap();
         black_box(ws);
     }));
-    lines.push(line("rfc6455_blocking", Level::Adapter, || {
+    lines.push(line("rfc6455_blocking", Level::Blocking, || {
         black_box(rfc6455::io::blocking::accept(MemStream::from_static(CHROMIUM_REQUEST)).unwrap());
     }));
-    lines.push(line("tungstenite", Level::Adapter, || {
+    lines.push(line("tungstenite", Level::Blocking, || {
         black_box(tungstenite::accept(MemStream::from_static(CHROMIUM_REQUEST)).unwrap());
     }));
+    lines.push(line("tokio_tungstenite", Level::Async, move || {
+        black_box(rt1.block_on(tokio_tungstenite::accept_async(MemStream::from_static(CHROMIUM_REQUEST))).unwrap());
+    }));
     let builder = tokio_websockets::ServerBuilder::new();
-    lines.push(line("tokio_websockets", Level::Adapter, move || {
+    lines.push(line("tokio_websockets", Level::Async, move || {
         black_box(rt1.block_on(builder.accept(MemStream::from_static(CHROMIUM_REQUEST))).unwrap());
     }));
-    lines.push(line("soketto", Level::Adapter, move || {
+    lines.push(line("soketto", Level::Async, move || {
         black_box(rt1.block_on(soketto_accept(MemStream::from_static(CHROMIUM_REQUEST))));
     }));
-    lines.push(line("fastwebsockets", Level::Adapter, move || {
+    lines.push(line("fastwebsockets", Level::Async, move || {
         black_box(rt1.block_on(fastwebsockets_accept(MemStream::from_static(CHROMIUM_REQUEST))));
     }));
     b.group("handshake", "chromium", 1, 0, lines);
@@ -767,7 +804,7 @@ fn broadcast_group(b: &mut Bench) {
             .map(|_| rfc6455::io::tokio::WebSocket::from_parts(MemStream::new(Vec::new()).0, server(), &[]))
             .collect();
         let t = text.clone();
-        lines.push(line("rfc6455_tokio_prepared", Level::Adapter, move || {
+        lines.push(line("rfc6455_tokio_prepared", Level::Async, move || {
             // Encoded once for everyone.
             let message = PreparedMessage::text(t.clone());
             rt1.block_on(async {
@@ -781,7 +818,7 @@ fn broadcast_group(b: &mut Bench) {
             .map(|_| rfc6455::io::tokio::WebSocket::from_parts(MemStream::new(Vec::new()).0, server(), &[]))
             .collect();
         let t = text.clone();
-        lines.push(line("rfc6455_tokio", Level::Adapter, move || {
+        lines.push(line("rfc6455_tokio", Level::Async, move || {
             let message = rfc6455::Message::text(t.clone());
             rt1.block_on(async {
                 for ws in &mut socks {
@@ -800,7 +837,7 @@ fn broadcast_group(b: &mut Bench) {
             })
             .collect();
         let t = text.clone();
-        lines.push(line("tungstenite", Level::Adapter, move || {
+        lines.push(line("tungstenite", Level::Blocking, move || {
             let message = tungstenite::Message::text(t.clone());
             for ws in &mut socks {
                 ws.send(message.clone()).unwrap();
@@ -808,10 +845,29 @@ fn broadcast_group(b: &mut Bench) {
         }));
 
         let mut socks: Vec<_> = (0..CONNS)
+            .map(|_| {
+                rt1.block_on(tokio_tungstenite::WebSocketStream::from_raw_socket(
+                    MemStream::new(Vec::new()).0,
+                    tungstenite::protocol::Role::Server,
+                    None,
+                ))
+            })
+            .collect();
+        let t = text.clone();
+        lines.push(line("tokio_tungstenite", Level::Async, move || {
+            let message = tungstenite::Message::text(t.clone());
+            rt1.block_on(async {
+                for ws in &mut socks {
+                    ws.send(message.clone()).await.unwrap();
+                }
+            })
+        }));
+
+        let mut socks: Vec<_> = (0..CONNS)
             .map(|_| fastwebsockets::WebSocket::after_handshake(MemStream::new(Vec::new()).0, fastwebsockets::Role::Server))
             .collect();
         let p = payload.clone();
-        lines.push(line("fastwebsockets", Level::Adapter, move || {
+        lines.push(line("fastwebsockets", Level::Async, move || {
             rt1.block_on(async {
                 for ws in &mut socks {
                     let frame = fastwebsockets::Frame::text(fastwebsockets::Payload::Borrowed(&p));
@@ -824,7 +880,7 @@ fn broadcast_group(b: &mut Bench) {
             .map(|_| tokio_websockets::ServerBuilder::new().serve(MemStream::new(Vec::new()).0))
             .collect();
         let t = text.clone();
-        lines.push(line("tokio_websockets", Level::Adapter, move || {
+        lines.push(line("tokio_websockets", Level::Async, move || {
             let message = tokio_websockets::Message::text(t.clone());
             rt1.block_on(async {
                 for ws in &mut socks {
@@ -844,7 +900,7 @@ fn broadcast_group(b: &mut Bench) {
             })
             .collect();
         let t = text.clone();
-        lines.push(line("soketto", Level::Adapter, move || {
+        lines.push(line("soketto", Level::Async, move || {
             rt1.block_on(async {
                 for ws in &mut socks {
                     ws.send_text(&t).await.unwrap();

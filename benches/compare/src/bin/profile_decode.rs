@@ -67,5 +67,5 @@ fn main() {
         }
         other => panic!("{other}"),
     }
-    eprintln!("{which} {size}: {:.2} M msgs/s", (iters * frames) as f64 / secs as f64 / 1e6);
+    eprintln!("{which} {size}: {:.2} M msgs/s {:.2} GiB/s", (iters * frames) as f64 / secs as f64 / 1e6, (iters * frames) as f64 * (size as f64) / secs as f64 / (1u64 << 30) as f64);
 }
