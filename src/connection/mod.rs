@@ -74,14 +74,32 @@ impl MaskSource for NoMasks {
     }
 }
 
-/// Mask keys from the thread-local CSPRNG seeded by the operating system.
+/// Mask keys from the thread-local CSPRNG seeded by the operating system (`rand`'s
+/// `ThreadRng`, ChaCha12), drawn 32 at a time into a per-thread batch: one call into the
+/// generator per 32 frames instead of per frame (a third of the cost of sending a small
+/// client frame otherwise), and nothing stored per connection.
 #[cfg(feature = "std")]
 struct OsMasks;
 
 #[cfg(feature = "std")]
+std::thread_local! {
+    static MASK_KEYS: core::cell::RefCell<([[u8; 4]; 32], usize)> =
+        const { core::cell::RefCell::new(([[0; 4]; 32], 32)) };
+}
+
+#[cfg(feature = "std")]
 impl MaskSource for OsMasks {
+    #[inline]
     fn next_key(&mut self) -> [u8; 4] {
-        rand::random()
+        MASK_KEYS.with_borrow_mut(|(keys, next)| {
+            if *next == keys.len() {
+                rand::fill(keys.as_flattened_mut());
+                *next = 0;
+            }
+            let key = keys[*next];
+            *next += 1;
+            key
+        })
     }
 }
 

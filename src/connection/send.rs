@@ -49,6 +49,7 @@ impl Connection {
 
     /// Appends a whole message of either kind to `out`. The caller guarantees that text is
     /// UTF-8 (use [`send_text`](Connection::send_text) to have the type system check it).
+    #[inline]
     pub fn send_message(
         &mut self,
         kind: MessageKind,
@@ -79,10 +80,12 @@ impl Connection {
     }
 
     /// Writes a whole message as one frame, or as frames of `fragment_size`.
+    #[inline]
     fn send_frames(&mut self, kind: MessageKind, payload: &[u8], rsv1: bool, out: &mut Vec<u8>) {
         let size = match self.config.fragment_size {
             Some(size) if payload.len() > size => size,
-            _ => payload.len().max(1),
+            // The common case: the whole message in one frame.
+            _ => return self.write_data_frame(kind.opcode(), true, rsv1, payload, out),
         };
         let mut chunks = payload.chunks(size).peekable();
         let mut opcode = kind.opcode();

@@ -454,9 +454,14 @@ impl<S: Read + Write> WebSocket<S> {
     pub fn flush(&mut self) -> Result<(), Error> {
         self.driver.queue_control();
         while !self.driver.writer.is_empty() {
-            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-            let n = self.driver.writer.slices(&mut slices);
-            match self.stream.write_vectored(&slices[..n]) {
+            let written = if self.driver.writer.is_contiguous() {
+                self.stream.write(self.driver.writer.front())
+            } else {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let n = self.driver.writer.slices(&mut slices);
+                self.stream.write_vectored(&slices[..n])
+            };
+            match written {
                 Ok(0) => return Err(io::Error::from(ErrorKind::WriteZero).into()),
                 Ok(n) => self.driver.writer.advance(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}

@@ -86,12 +86,17 @@ impl WriteQueue {
 
     /// The first unwritten bytes (one segment's worth).
     #[inline]
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn front(&self) -> &[u8] {
         match self.segments.front() {
             Some(segment) => &segment.bytes()[self.pos..],
             None => &[],
         }
+    }
+
+    /// Whether the unwritten bytes are in one piece ([`front`](WriteQueue::front)).
+    #[inline]
+    pub(crate) fn is_contiguous(&self) -> bool {
+        self.segments.len() <= 1
     }
 
     /// The unwritten bytes as slices for a vectored write; returns how many were filled.
@@ -112,6 +117,16 @@ impl WriteQueue {
     pub(crate) fn advance(&mut self, mut n: usize) {
         debug_assert!(n <= self.len);
         self.len -= n;
+        // The common case: one buffer of frames, written out; keep it for the next ones.
+        if self.len == 0 && self.segments.len() == 1 {
+            if let Some(Segment::Owned(v)) = self.segments.front_mut() {
+                if v.capacity() <= KEEP_WRITE {
+                    v.clear();
+                    self.pos = 0;
+                    return;
+                }
+            }
+        }
         while let Some(front) = self.segments.front() {
             let rest = front.bytes().len() - self.pos;
             if n < rest {

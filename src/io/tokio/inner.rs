@@ -288,12 +288,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         while !self.driver.writer.is_empty() {
             let stream = Pin::new(&mut self.stream);
             let writer = &self.driver.writer;
-            let result = if stream.is_write_vectored() {
+            let result = if writer.is_contiguous() || !stream.is_write_vectored() {
+                stream.poll_write(cx, writer.front())
+            } else {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let n = writer.slices(&mut slices);
                 stream.poll_write_vectored(cx, &slices[..n])
-            } else {
-                stream.poll_write(cx, writer.front())
             };
             match result {
                 Poll::Ready(Ok(0)) => {
@@ -344,6 +344,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             ready!(self.poll_write_out(cx, half))?;
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Queues `message` (taken once the high-water mark allows) and writes everything:
+    /// `send` in one poll when the stream takes it.
+    #[inline]
+    pub(super) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        message: &mut Option<Message>,
+        half: Half,
+    ) -> Poll<Result<(), Error>> {
+        if message.is_some() {
+            ready!(self.poll_ready(cx, half))?;
+            if let Some(message) = message.take() {
+                self.encode(message)?;
+            }
+        }
+        self.poll_flush(cx, half)
     }
 
     pub(super) fn poll_flush(

@@ -334,9 +334,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Not cancellation safe in one direction: a `send` dropped after the message was
     /// queued still delivers it on the next send, flush or receive.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        poll_fn(|cx| self.inner.poll_ready(cx, Half::Write)).await?;
-        self.inner.encode(message.into())?;
-        poll_fn(|cx| self.inner.poll_flush(cx, Half::Write)).await
+        let mut message = Some(message.into());
+        poll_fn(|cx| self.inner.poll_send(cx, &mut message, Half::Write)).await
     }
 
     /// Sends a message prepared once for many connections (see
