@@ -6,7 +6,7 @@
 //! bit 1 offer permessage-deflate, bit 2 a small head limit.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rfc6455::Status;
+use rfc6455::{Status, UsageError};
 use rfc6455::handshake::{
     ClientHandshake, ClientRequest, DEFAULT_MAX_HEAD_SIZE, Extension, ExtensionParam,
     HandshakeError,
@@ -47,6 +47,7 @@ fuzz_target!(|input: &[u8]| {
 
     let mut fed = 0;
     let mut head_len = None;
+    let mut complete_fed = 0;
     let mut failed = false;
     for chunk in Chunks::new(pattern, data) {
         let result = handshake.receive(chunk);
@@ -59,17 +60,29 @@ fuzz_target!(|input: &[u8]| {
             );
             continue;
         }
+        if let Some(len) = head_len {
+            // Once complete, later bytes belong to the connection: refused, not buffered.
+            assert!(
+                matches!(
+                    result,
+                    Err(HandshakeError::Usage(UsageError::HandshakeComplete))
+                ),
+                "bytes accepted after Complete"
+            );
+            assert_eq!(handshake.leftover(), &data[len..complete_fed]);
+            continue;
+        }
         match result {
-            Ok(Status::Partial) => match head_len {
-                Some(len) => assert_eq!(handshake.leftover(), &data[len..fed]),
-                None => assert!(fed <= max_head && handshake.leftover().is_empty()),
-            },
+            Ok(Status::Partial) => {
+                assert!(fed <= max_head && handshake.leftover().is_empty());
+            }
             Ok(Status::Complete(response)) => {
                 assert!(head_len.is_none(), "completed twice");
                 let len = fed - handshake.leftover().len();
                 assert!(len <= max_head);
                 assert_eq!(head_end(&data[..fed]), Some(len), "head end");
                 head_len = Some(len);
+                complete_fed = fed;
                 if let Some(p) = &response.protocol {
                     assert!(protocols.contains(&p.as_str()), "unoffered protocol {p}");
                 }
@@ -97,6 +110,6 @@ fuzz_target!(|input: &[u8]| {
         }
     }
     if let (Some(len), false) = (head_len, failed) {
-        assert_eq!(handshake.into_leftover(), &data[len..fed]);
+        assert_eq!(handshake.into_leftover(), &data[len..complete_fed]);
     }
 });
