@@ -3,7 +3,7 @@
 use bytes::BufMut;
 
 use crate::error::EncodeError;
-use crate::frame::{Command, Frame, parse_content_length};
+use crate::frame::{Frame, parse_content_length};
 
 impl Frame {
     /// Appends the frame to `out` (a `Vec<u8>`, a `BytesMut`, ...): the command, the
@@ -129,6 +129,7 @@ pub(crate) fn encode_into(frame: &Frame, out: &mut bytes::BytesMut) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::Command;
     use alloc::vec::Vec;
 
     fn encode(f: &Frame) -> Result<Vec<u8>, EncodeError> {
