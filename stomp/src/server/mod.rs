@@ -403,7 +403,10 @@ impl ServerSession {
     /// ERROR, or the RECEIPT of a DISCONNECT) has been taken by
     /// [`poll_transmit`](Self::poll_transmit).
     pub fn poll_close_transport(&self) -> bool {
-        self.phase == Phase::Closed && self.outbox.is_empty() && self.receipt_due.is_none()
+        self.phase == Phase::Closed
+            && self.outbox.is_empty()
+            && self.receipt_due.is_none()
+            && self.events.iter().all(|p| p.receipt.is_none())
     }
 
     /// The transport closed (or failed). "Any started transactions which have not been
