@@ -18,6 +18,7 @@ use crate::utf8::Utf8Bytes;
 /// assert_eq!(binary.into_data(), &[1, 2, 3][..]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[repr(C, u8)]
 pub enum Message {
     /// A text message.
     Text(Utf8Bytes),

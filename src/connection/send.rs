@@ -109,11 +109,12 @@ impl Connection {
         payload: &[u8],
         out: &mut Vec<u8>,
     ) {
-        let mut header = FrameHeader::new(opcode, payload.len() as u64);
-        header.fin = fin;
-        header.rsv1 = rsv1;
-        let header = self.finish_header(header);
-        append_frame(&header, payload, out);
+        let first = (fin as u8) << 7 | (rsv1 as u8) << 6 | opcode as u8;
+        let mask = match self.role {
+            Role::Client => Some(self.masks.next_key()),
+            Role::Server => None,
+        };
+        append_data_frame(first, mask, payload, out);
     }
 
     /// Whether [`send_message`](Connection::send_message) would compress a message of
@@ -230,6 +231,31 @@ impl Connection {
         self.encode_header(kind, payload_len, true)
     }
 
+    /// [`encode_message_header`](Connection::encode_message_header), appending the header
+    /// to `out` (no [`EncodedHeader`] in between): returns the masking key of a client.
+    #[inline]
+    pub(crate) fn append_message_header(
+        &mut self,
+        kind: MessageKind,
+        payload_len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<[u8; 4]>, UsageError> {
+        if self.tx.message.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        if !self.life.may_send_data() {
+            return Err(UsageError::Closed);
+        }
+        // FIN set, no RSV bit: a whole uncompressed message in one frame.
+        let first = 0x80 | kind.opcode() as u8;
+        let mask = match self.role {
+            Role::Client => Some(self.masks.next_key()),
+            Role::Server => None,
+        };
+        append_header(first, mask, payload_len, out);
+        Ok(mask)
+    }
+
     /// Appends a ping (payload of at most 125 bytes) to `out`.
     pub fn send_ping(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), UsageError> {
         self.send_control(OpCode::Ping, payload, out)
@@ -316,6 +342,7 @@ impl Connection {
     }
 
     /// Whether [`poll_transmit`](Connection::poll_transmit) has something to write.
+    #[inline]
     pub fn wants_transmit(&self) -> bool {
         self.pending.close.is_some()
             || (self.life.may_send_pongs() && !self.pending.pongs.is_empty())
@@ -351,11 +378,58 @@ impl Connection {
     }
 }
 
+/// Appends an encoded header with copies of fixed size (inlined moves rather than a
+/// `memcpy` call for a few bytes).
+#[inline]
+fn extend_header(out: &mut Vec<u8>, header: &[u8]) {
+    match header.len() {
+        2 => out.extend_from_slice(&header[..2]),
+        4 => out.extend_from_slice(&header[..4]),
+        6 => out.extend_from_slice(&header[..6]),
+        8 => out.extend_from_slice(&header[..8]),
+        _ => out.extend_from_slice(header),
+    }
+}
+
+/// Appends a frame whose header's first byte is `first` (FIN, RSV1, opcode), then
+/// `payload`, masked with `mask` (a client's): the header built in place, the same bytes
+/// [`FrameHeader::encode`] writes.
+#[inline]
+fn append_data_frame(first: u8, mask: Option<[u8; 4]>, payload: &[u8], out: &mut Vec<u8>) {
+    out.reserve(MAX_HEADER_LEN + payload.len());
+    append_header(first, mask, payload.len(), out);
+    match mask {
+        Some(key) => extend_masked(out, payload, key),
+        None => crate::copy::extend(out, payload),
+    }
+}
+
+/// Appends a frame header: `first` (FIN, RSV1, opcode), the length of the payload, the
+/// masking key if any.
+#[inline]
+fn append_header(first: u8, mask: Option<[u8; 4]>, len: usize, out: &mut Vec<u8>) {
+    let mask_bit = (mask.is_some() as u8) << 7;
+    // RFC 6455 §5.2: "The length of the "Payload data", in bytes: if 0-125, that is the
+    // payload length. If 126, the following 2 bytes [...] If 127, the following 8 bytes".
+    if len <= 125 {
+        out.extend_from_slice(&[first, mask_bit | len as u8]);
+    } else if len <= 0xFFFF {
+        let [a, b] = (len as u16).to_be_bytes();
+        out.extend_from_slice(&[first, mask_bit | 126, a, b]);
+    } else {
+        let [a, b, c, d, e, f, g, h] = (len as u64).to_be_bytes();
+        out.extend_from_slice(&[first, mask_bit | 127, a, b, c, d, e, f, g, h]);
+    }
+    if let Some(key) = mask {
+        out.extend_from_slice(&key);
+    }
+}
+
 /// Appends a frame: `header`, then `payload`, masked with the header's key (a client's).
 #[inline]
 fn append_frame(header: &EncodedHeader, payload: &[u8], out: &mut Vec<u8>) {
     out.reserve(header.as_bytes().len() + payload.len());
-    out.extend_from_slice(header.as_bytes());
+    extend_header(out, header.as_bytes());
     match header.mask {
         Some(key) => extend_masked(out, payload, key),
         None => crate::copy::extend(out, payload),

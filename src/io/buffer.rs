@@ -19,9 +19,10 @@ pub(crate) const MAX_SLICES: usize = 16;
 
 #[derive(Debug)]
 enum Segment {
-    /// Frames encoded here (headers, small or masked payloads, control frames).
+    /// Frames encoded after a shared payload.
     Owned(Vec<u8>),
-    /// The payload of a large server frame, shared with the application.
+    /// The payload of a large server frame, shared with the application (advanced as it
+    /// is written).
     Shared(Bytes),
 }
 
@@ -35,14 +36,20 @@ impl Segment {
 }
 
 /// Bytes waiting to be written to the transport.
+///
+/// The common case — frames encoded into one owned buffer and written out — touches only
+/// `head`; the segments behind it exist while a shared payload is queued.
 #[derive(Debug, Default)]
 pub(crate) struct WriteQueue {
-    segments: VecDeque<Segment>,
-    /// Bytes of the front segment already written.
+    /// The first unwritten bytes: `head[pos..]` (empty once written).
+    head: Vec<u8>,
+    /// Bytes of `head` already written.
     pos: usize,
+    /// What follows `head`, in order.
+    rest: VecDeque<Segment>,
     /// Unwritten bytes, in all segments.
     len: usize,
-    /// A written owned buffer kept for the next frames.
+    /// A written owned buffer kept for the next frames behind a shared payload.
     spare: Vec<u8>,
 }
 
@@ -62,17 +69,27 @@ impl WriteQueue {
     /// it) and counts what it appended.
     #[inline]
     pub(crate) fn encode<R>(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        if !matches!(self.segments.back(), Some(Segment::Owned(_))) {
-            let spare = core::mem::take(&mut self.spare);
-            self.segments.push_back(Segment::Owned(spare));
-        }
-        let Some(Segment::Owned(tail)) = self.segments.back_mut() else {
-            unreachable!("an owned segment was just pushed")
+        let tail = if self.rest.is_empty() {
+            &mut self.head
+        } else {
+            self.tail_behind_shared()
         };
         let before = tail.len();
         let result = encode(tail);
         self.len += tail.len() - before;
         result
+    }
+
+    #[cold]
+    fn tail_behind_shared(&mut self) -> &mut Vec<u8> {
+        if !matches!(self.rest.back(), Some(Segment::Owned(_))) {
+            let spare = core::mem::take(&mut self.spare);
+            self.rest.push_back(Segment::Owned(spare));
+        }
+        match self.rest.back_mut() {
+            Some(Segment::Owned(tail)) => tail,
+            _ => unreachable!("an owned segment was just pushed"),
+        }
     }
 
     /// Queues `bytes` as they are (the payload of a large frame, or a prepared frame).
@@ -81,14 +98,17 @@ impl WriteQueue {
             return;
         }
         self.len += bytes.len();
-        self.segments.push_back(Segment::Shared(bytes));
+        self.rest.push_back(Segment::Shared(bytes));
     }
 
-    /// The first unwritten bytes (one segment's worth).
+    /// The first unwritten bytes (all of them when [`is_contiguous`](WriteQueue::is_contiguous)).
     #[inline]
     pub(crate) fn front(&self) -> &[u8] {
-        match self.segments.front() {
-            Some(segment) => &segment.bytes()[self.pos..],
+        if self.pos < self.head.len() {
+            return &self.head[self.pos..];
+        }
+        match self.rest.front() {
+            Some(segment) => segment.bytes(),
             None => &[],
         }
     }
@@ -96,15 +116,18 @@ impl WriteQueue {
     /// Whether the unwritten bytes are in one piece ([`front`](WriteQueue::front)).
     #[inline]
     pub(crate) fn is_contiguous(&self) -> bool {
-        self.segments.len() <= 1
+        self.rest.is_empty() || (self.pos == self.head.len() && self.rest.len() == 1)
     }
 
     /// The unwritten bytes as slices for a vectored write; returns how many were filled.
     pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>; MAX_SLICES]) -> usize {
         let mut n = 0;
-        for (i, segment) in self.segments.iter().enumerate().take(MAX_SLICES) {
-            let bytes = segment.bytes();
-            let bytes = if i == 0 { &bytes[self.pos..] } else { bytes };
+        let first = &self.head[self.pos..];
+        let segments = self.rest.iter().map(Segment::bytes);
+        for bytes in core::iter::once(first).chain(segments) {
+            if n == MAX_SLICES {
+                break;
+            }
             if !bytes.is_empty() {
                 out[n] = IoSlice::new(bytes);
                 n += 1;
@@ -114,43 +137,69 @@ impl WriteQueue {
     }
 
     /// Marks `n` bytes as written.
-    pub(crate) fn advance(&mut self, mut n: usize) {
+    #[inline]
+    pub(crate) fn advance(&mut self, n: usize) {
         debug_assert!(n <= self.len);
         self.len -= n;
-        // The common case: one buffer of frames, written out; keep it for the next ones.
-        if self.len == 0 && self.segments.len() == 1 {
-            if let Some(Segment::Owned(v)) = self.segments.front_mut() {
-                if v.capacity() <= KEEP_WRITE {
-                    v.clear();
-                    self.pos = 0;
-                    return;
-                }
-            }
+        self.pos += n;
+        if self.pos < self.head.len() {
+            return;
         }
-        while let Some(front) = self.segments.front() {
-            let rest = front.bytes().len() - self.pos;
-            if n < rest {
-                self.pos += n;
+        // `head` is written: keep it for the next frames unless large (a burst should
+        // not pin memory).
+        let beyond = self.pos - self.head.len();
+        self.pos = 0;
+        if self.head.capacity() <= KEEP_WRITE {
+            self.head.clear();
+        } else {
+            self.head = Vec::new();
+        }
+        if beyond > 0 || !self.rest.is_empty() {
+            self.advance_rest(beyond);
+        }
+    }
+
+    /// Advances past the written `head` into the segments behind it.
+    #[cold]
+    fn advance_rest(&mut self, mut n: usize) {
+        while let Some(front) = self.rest.front_mut() {
+            let len = front.bytes().len();
+            if n < len {
+                match front {
+                    Segment::Shared(b) => bytes::Buf::advance(b, n),
+                    Segment::Owned(_) => {
+                        // A buffer of frames not (all) written becomes the head.
+                        if let Some(Segment::Owned(v)) = self.rest.pop_front() {
+                            let old = core::mem::replace(&mut self.head, v);
+                            self.recycle(old);
+                            self.pos = n;
+                        }
+                    }
+                }
                 return;
             }
-            n -= rest;
-            self.pos = 0;
-            if let Some(Segment::Owned(mut v)) = self.segments.pop_front() {
-                // Kept for the next frames, unless large (a burst should not pin memory).
-                if v.capacity() <= KEEP_WRITE && self.spare.capacity() == 0 {
-                    v.clear();
-                    self.spare = v;
-                }
+            n -= len;
+            if let Some(Segment::Owned(v)) = self.rest.pop_front() {
+                self.recycle(v);
             }
+        }
+        debug_assert_eq!(n, 0);
+    }
+
+    /// Keeps a written buffer as the spare unless large or one is kept already.
+    fn recycle(&mut self, mut v: Vec<u8>) {
+        if v.capacity() <= KEEP_WRITE && self.spare.capacity() == 0 {
+            v.clear();
+            self.spare = v;
         }
     }
 
     /// Everything unwritten, copied into one buffer (for a hand-over of the stream).
     pub(crate) fn take_all(&mut self) -> Vec<u8> {
         let mut all = Vec::with_capacity(self.len);
-        for (i, segment) in self.segments.iter().enumerate() {
-            let bytes = segment.bytes();
-            all.extend_from_slice(if i == 0 { &bytes[self.pos..] } else { bytes });
+        all.extend_from_slice(&self.head[self.pos..]);
+        for segment in &self.rest {
+            all.extend_from_slice(segment.bytes());
         }
         *self = WriteQueue::default();
         all
@@ -159,23 +208,21 @@ impl WriteQueue {
     /// Frees the memory when nothing is queued.
     pub(crate) fn release_if_empty(&mut self) {
         if self.is_empty() {
-            self.segments = VecDeque::new();
-            self.spare = Vec::new();
-            self.pos = 0;
+            *self = WriteQueue::default();
         }
     }
 
     /// The memory held, in bytes of buffer capacity (shared payloads by their length).
     pub(crate) fn capacity(&self) -> usize {
         let segments: usize = self
-            .segments
+            .rest
             .iter()
             .map(|s| match s {
                 Segment::Owned(v) => v.capacity(),
                 Segment::Shared(b) => b.len(),
             })
             .sum();
-        segments + self.spare.capacity()
+        self.head.capacity() + segments + self.spare.capacity()
     }
 }
 
@@ -222,6 +269,68 @@ mod tests {
             // The queue keeps one small buffer for reuse, freed when released.
             q.release_if_empty();
             assert_eq!(q.capacity(), 0);
+        }
+    }
+
+    /// Random interleavings of queueing and partial writes against a plain byte vector.
+    #[test]
+    fn matches_a_byte_vector_model_under_random_operations() {
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move |bound: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize % bound
+        };
+        for _ in 0..200 {
+            let mut q = WriteQueue::default();
+            let mut model: Vec<u8> = Vec::new();
+            let mut written: Vec<u8> = Vec::new();
+            let mut counter = 0u8;
+            for _ in 0..60 {
+                match next(4) {
+                    0 | 1 => {
+                        let bytes: Vec<u8> = (0..next(40))
+                            .map(|_| {
+                                counter = counter.wrapping_add(1);
+                                counter
+                            })
+                            .collect();
+                        model.extend_from_slice(&bytes);
+                        if next(2) == 0 {
+                            q.encode(|out| out.extend_from_slice(&bytes));
+                        } else {
+                            q.push_shared(Bytes::from(bytes));
+                        }
+                    }
+                    _ => {
+                        let unwritten = &model[written.len()..];
+                        let take = next(unwritten.len() + 1);
+                        // Write through the contiguous front or a vectored gather.
+                        let gathered: Vec<u8> = if next(2) == 0 || q.is_contiguous() {
+                            q.front().iter().copied().take(take).collect()
+                        } else {
+                            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                            let n = q.slices(&mut slices);
+                            slices[..n]
+                                .iter()
+                                .flat_map(|s| s.iter().copied())
+                                .take(take)
+                                .collect()
+                        };
+                        if q.is_contiguous() {
+                            assert_eq!(q.front(), unwritten);
+                        }
+                        assert_eq!(&gathered[..], &unwritten[..gathered.len()]);
+                        q.advance(gathered.len());
+                        written.extend_from_slice(&gathered);
+                    }
+                }
+                assert_eq!(q.len(), model.len() - written.len());
+                assert_eq!(q.is_empty(), q.len() == 0);
+            }
+            let rest = q.take_all();
+            assert_eq!(rest, &model[written.len()..]);
         }
     }
 

@@ -67,9 +67,13 @@ impl Driver {
     /// reads cannot grow the queue. A Close frame always goes.
     #[inline]
     pub(crate) fn queue_control(&mut self) {
-        if !self.conn.wants_transmit() {
-            return;
+        if self.conn.wants_transmit() {
+            self.queue_control_now();
         }
+    }
+
+    #[cold]
+    fn queue_control_now(&mut self) {
         if self.writer.len() < self.high_water || self.conn.close_pending() {
             let conn = &mut self.conn;
             self.writer.encode(|out| conn.poll_transmit(out));
@@ -142,9 +146,8 @@ impl Driver {
             && !conn.would_compress(payload.len())
             && conn.config().fragment_size.is_none()
         {
-            let header = conn.encode_message_header(kind, payload.len() as u64)?;
             self.writer
-                .encode(|out| out.extend_from_slice(header.as_bytes()));
+                .encode(|out| conn.append_message_header(kind, payload.len(), out))?;
             self.writer.push_shared(payload);
             return Ok(());
         }

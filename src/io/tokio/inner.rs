@@ -356,12 +356,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         half: Half,
     ) -> Poll<Result<(), Error>> {
         if message.is_some() {
+            // `poll_ready` queued any control frames; encoding queues none.
             ready!(self.poll_ready(cx, half))?;
             if let Some(message) = message.take() {
                 self.encode(message)?;
             }
+        } else {
+            self.driver.queue_control();
         }
-        self.poll_flush(cx, half)
+        ready!(self.poll_write_out(cx, half))?;
+        Pin::new(&mut self.stream)
+            .poll_flush(cx)
+            .map_err(Error::from)
     }
 
     pub(super) fn poll_flush(

@@ -32,7 +32,7 @@
 //! * An idle connection holds no buffers: they are allocated when bytes arrive and
 //!   released when the socket has nothing more to read.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -333,9 +333,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// Not cancellation safe in one direction: a `send` dropped after the message was
     /// queued still delivers it on the next send, flush or receive.
-    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        let mut message = Some(message.into());
-        poll_fn(|cx| self.inner.poll_send(cx, &mut message, Half::Write)).await
+    pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, S> {
+        Send {
+            inner: &mut self.inner,
+            message: Some(message.into()),
+        }
     }
 
     /// Sends a message prepared once for many connections (see
@@ -475,5 +477,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
         let inner = &mut self.get_mut().inner;
         let _ = inner.encode(Message::close(CloseCode::NORMAL, ""));
         inner.poll_flush(cx, Half::Write)
+    }
+}
+
+/// The future [`WebSocket::send`] returns: the message is queued on the first poll the
+/// high-water mark allows, and the future completes once everything queued is written.
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct Send<'a, S> {
+    inner: &'a mut Inner<S>,
+    message: Option<Message>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Future for Send<'_, S> {
+    type Output = Result<(), Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.inner.poll_send(cx, &mut this.message, Half::Write)
     }
 }

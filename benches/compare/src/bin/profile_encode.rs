@@ -1,5 +1,5 @@
 //! An encode loop to profile: `profile_encode LINE SIZE SECONDS`, LINE tokio-server,
-//! tokio-client, blocking-server, blocking-client, core-server, core-client.
+//! tokio-client, fastwebsockets-server, fastwebsockets-client, blocking-server, blocking-client, core-server, core-client.
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,23 @@ fn main() {
             rt.block_on(async {
                 for _ in 0..1000 {
                     ws.send(Message::Binary(black_box(payload.clone()))).await.unwrap();
+                }
+            });
+            n += 1000;
+        }
+    } else if which.starts_with("fastwebsockets") {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (stream, _h) = MemStream::new(Vec::new());
+        let f_role = match role {
+            Role::Client => fastwebsockets::Role::Client,
+            Role::Server => fastwebsockets::Role::Server,
+        };
+        let mut ws = fastwebsockets::WebSocket::after_handshake(stream, f_role);
+        while Instant::now() < deadline {
+            rt.block_on(async {
+                for _ in 0..1000 {
+                    let frame = fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(black_box(&payload)));
+                    ws.write_frame(frame).await.unwrap();
                 }
             });
             n += 1000;
