@@ -327,7 +327,7 @@ mod tests {
                     }
                 }
                 assert_eq!(q.len(), model.len() - written.len());
-                assert_eq!(q.is_empty(), q.len() == 0);
+                assert_eq!(q.is_empty(), model.len() == written.len());
             }
             let rest = q.take_all();
             assert_eq!(rest, &model[written.len()..]);
