@@ -199,9 +199,7 @@ fn decode_close(rest: &[u8]) -> Result<Close<'_>, FrameError> {
     {
         return Err(FrameError::NotClose);
     }
-    let code = code
-        .iter()
-        .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let code = code.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
     let code = u16::try_from(code).map_err(|_| FrameError::NotClose)?;
     let reason = json::parse_string(&inner[comma + 1..]).map_err(|_| FrameError::NotClose)?;
     Ok(Close { code, reason })
@@ -277,7 +275,10 @@ mod tests {
             bytes(&Frame::Messages(messages(&["a", "b\"c"]))),
             br#"a["a","b\"c"]"#
         );
-        assert_eq!(bytes(&Frame::Close(Close::GO_AWAY)), br#"c[3000,"Go away!"]"#);
+        assert_eq!(
+            bytes(&Frame::Close(Close::GO_AWAY)),
+            br#"c[3000,"Go away!"]"#
+        );
         assert_eq!(
             bytes(&Frame::Close(Close::ANOTHER_CONNECTION_STILL_OPEN)),
             br#"c[2010,"Another connection still open"]"#

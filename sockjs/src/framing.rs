@@ -1,17 +1,5 @@
 //! How each transport wraps frames in its response body, byte for byte as sockjs-client
-//! expects them.
-//!
-//! | transport | prelude | one frame `F` |
-//! | --- | --- | --- |
-//! | `xhr` | — | `F\n` |
-//! | `xhr_streaming` | 2048 × `h`, `\n` | `F\n` |
-//! | `eventsource` | `\r\n` | `data: F\r\n\r\n`, with `%` `\r` `\n` NUL as `%25` `%0D` `%0A` `%00` |
-//! | `htmlfile?c=cb` | an HTML page calling `parent.cb` (over 1 KiB) | `<script>\np("F");\n</script>\r\n` |
-//! | `jsonp?c=cb` | — | `/**/cb("F");\r\n` |
-//! | `websocket` | — | `F` as one text message |
-//!
-//! where `"F"` is the frame as a JavaScript string literal. Which transports end after one
-//! frame and which stream is [`Delivery`].
+//! expects them (the table is on [`Framing`]).
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -116,7 +104,19 @@ pub enum Delivery {
     WebSocket,
 }
 
-/// A transport's wrapping of frames: see the [module docs](self) for the table.
+/// A transport's wrapping of frames, byte for byte as sockjs-client expects them:
+///
+/// | transport | prelude | one frame `F` |
+/// | --- | --- | --- |
+/// | `xhr` | — | `F\n` |
+/// | `xhr_streaming` | 2048 × `h`, `\n` | `F\n` |
+/// | `eventsource` | `\r\n` | `data: F\r\n\r\n`, with `%` `\r` `\n` NUL as `%25` `%0D` `%0A` `%00` |
+/// | `htmlfile?c=cb` | an HTML page calling `parent.cb` (over 1 KiB) | `<script>\np("F");\n</script>\r\n` |
+/// | `jsonp?c=cb` | — | `/**/cb("F");\r\n` |
+/// | `websocket` | — | `F` as one text message |
+///
+/// where `"F"` is the frame as a JavaScript string literal. Which transports end after one
+/// frame and which stream is [`Framing::delivery`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Framing {
@@ -334,8 +334,14 @@ mod tests {
         for bad in [" ", "*", "abc(", "", "a/b", "é", &"x".repeat(33)] {
             assert_eq!(Callback::new(bad), Err(CallbackError::Invalid), "{bad:?}");
         }
-        assert_eq!(CallbackError::Missing.http_body(), "\"callback\" parameter required");
-        assert_eq!(CallbackError::Invalid.http_body(), "invalid \"callback\" parameter");
+        assert_eq!(
+            CallbackError::Missing.http_body(),
+            "\"callback\" parameter required"
+        );
+        assert_eq!(
+            CallbackError::Invalid.http_body(),
+            "invalid \"callback\" parameter"
+        );
     }
 
     #[test]
@@ -373,7 +379,10 @@ window.onload = function() {c.stop();};\n  </script>";
         assert_eq!(wrapped(Framing::Xhr, &Frame::Open), b"o\n");
         assert_eq!(wrapped(Framing::XhrStreaming, &Frame::Heartbeat), b"h\n");
         assert_eq!(
-            wrapped(Framing::Xhr, &Frame::Close(Close::ANOTHER_CONNECTION_STILL_OPEN)),
+            wrapped(
+                Framing::Xhr,
+                &Frame::Close(Close::ANOTHER_CONNECTION_STILL_OPEN)
+            ),
             b"c[2010,\"Another connection still open\"]\n"
         );
         assert_eq!(
@@ -384,7 +393,10 @@ window.onload = function() {c.stop();};\n  </script>";
 
     #[test]
     fn eventsource() {
-        assert_eq!(wrapped(Framing::EventSource, &Frame::Open), b"data: o\r\n\r\n");
+        assert_eq!(
+            wrapped(Framing::EventSource, &Frame::Open),
+            b"data: o\r\n\r\n"
+        );
         // sockjs-protocol EventSource.test_transport: '["  \u0000\n\r "]' comes back as
         // 'data: a["  \\u0000\\n\\r "]\r\n\r\n'.
         assert_eq!(
@@ -406,7 +418,10 @@ window.onload = function() {c.stop();};\n  </script>";
         assert_eq!(wrapped(x, &Frame::Open), b"/**/x(\"o\");\r\n");
         // sockjs-protocol JsonPolling.test_transport / test_close.
         assert_eq!(
-            wrapped(Framing::Jsonp(cb("callback")), &Frame::Messages(messages(&["x"]))),
+            wrapped(
+                Framing::Jsonp(cb("callback")),
+                &Frame::Messages(messages(&["x"]))
+            ),
             b"/**/callback(\"a[\\\"x\\\"]\");\r\n"
         );
         assert_eq!(
@@ -424,7 +439,10 @@ window.onload = function() {c.stop();};\n  </script>";
     fn htmlfile() {
         let f = Framing::HtmlFile(cb("callback"));
         // sockjs-protocol HtmlFile.test_transport.
-        assert_eq!(wrapped(f, &Frame::Open), b"<script>\np(\"o\");\n</script>\r\n");
+        assert_eq!(
+            wrapped(f, &Frame::Open),
+            b"<script>\np(\"o\");\n</script>\r\n"
+        );
         assert_eq!(
             wrapped(f, &Frame::Messages(messages(&["x"]))),
             b"<script>\np(\"a[\\\"x\\\"]\");\n</script>\r\n"
@@ -437,7 +455,10 @@ window.onload = function() {c.stop();};\n  </script>";
 
     #[test]
     fn decode_refuses_bad_wrapping() {
-        assert_eq!(Framing::Xhr.decode_frame(b"o"), Err(FrameError::BadWrapping));
+        assert_eq!(
+            Framing::Xhr.decode_frame(b"o"),
+            Err(FrameError::BadWrapping)
+        );
         assert_eq!(
             Framing::EventSource.decode_frame(b"data: %zz\r\n\r\n"),
             Err(FrameError::BadWrapping)

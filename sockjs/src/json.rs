@@ -345,10 +345,19 @@ mod tests {
     #[test]
     fn sockjs_extra_escapes() {
         assert_eq!(q("\u{2028}\u{2029}"), r#""\u2028\u2029""#);
-        assert_eq!(q("\u{200b}\u{200c}\u{200f}\u{2010}"), "\"\u{200b}\\u200c\\u200f\u{2010}\"");
+        assert_eq!(
+            q("\u{200b}\u{200c}\u{200f}\u{2010}"),
+            "\"\u{200b}\\u200c\\u200f\u{2010}\""
+        );
         assert_eq!(q("\u{2027}\u{202f}\u{2030}"), "\"\u{2027}\\u202f\u{2030}\"");
-        assert_eq!(q("\u{205f}\u{2060}\u{206f}\u{2070}"), "\"\u{205f}\\u2060\\u206f\u{2070}\"");
-        assert_eq!(q("\u{ffef}\u{fff0}\u{fffd}\u{ffff}"), "\"\u{ffef}\\ufff0\\ufffd\\uffff\"");
+        assert_eq!(
+            q("\u{205f}\u{2060}\u{206f}\u{2070}"),
+            "\"\u{205f}\\u2060\\u206f\u{2070}\""
+        );
+        assert_eq!(
+            q("\u{ffef}\u{fff0}\u{fffd}\u{ffff}"),
+            "\"\u{ffef}\\ufff0\\ufffd\\uffff\""
+        );
         // Not in sockjs-node's set: U+FEFF, U+200B, U+00AD.
         assert_eq!(q("\u{feff}\u{ad}"), "\"\u{feff}\u{ad}\"");
     }
@@ -356,13 +365,18 @@ mod tests {
     #[test]
     fn astral_characters_become_escaped_surrogate_pairs() {
         assert_eq!(q("😀"), r#""\ud83d\ude00""#);
-        assert_eq!(q("a\u{10000}b\u{10ffff}"), r#""a\ud800\udc00b\udbff\udfff""#);
+        assert_eq!(
+            q("a\u{10000}b\u{10ffff}"),
+            r#""a\ud800\udc00b\udbff\udfff""#
+        );
     }
 
     #[test]
     fn every_bmp_character_matches_the_table() {
         for cp in 0u32..=0xffff {
-            let Some(c) = char::from_u32(cp) else { continue };
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
             let s = c.to_string();
             let expected = match c {
                 '"' => "\"\\\"\"".into(),

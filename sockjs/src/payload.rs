@@ -246,14 +246,32 @@ mod tests {
         assert_eq!(ok(Payload::XhrSend, b"[]"), [""; 0]);
         assert_eq!(ok(Payload::XhrSend, br#" ["a", "b"] "#), ["a", "b"]);
         assert_eq!(Payload::XhrSend.decode(b""), Err(PayloadError::Empty));
-        assert_eq!(Payload::XhrSend.decode(br#"["x"#), Err(PayloadError::BrokenJson));
+        assert_eq!(
+            Payload::XhrSend.decode(br#"["x"#),
+            Err(PayloadError::BrokenJson)
+        );
         assert_eq!(Payload::XhrSend.decode(b" "), Err(PayloadError::BrokenJson));
-        assert_eq!(Payload::XhrSend.decode(br#""x""#), Err(PayloadError::NotMessages));
-        assert_eq!(Payload::XhrSend.decode(b"{}"), Err(PayloadError::NotMessages));
-        assert_eq!(Payload::XhrSend.decode(b"null"), Err(PayloadError::NotMessages));
-        assert_eq!(Payload::XhrSend.decode(b"[1]"), Err(PayloadError::NotMessages));
+        assert_eq!(
+            Payload::XhrSend.decode(br#""x""#),
+            Err(PayloadError::NotMessages)
+        );
+        assert_eq!(
+            Payload::XhrSend.decode(b"{}"),
+            Err(PayloadError::NotMessages)
+        );
+        assert_eq!(
+            Payload::XhrSend.decode(b"null"),
+            Err(PayloadError::NotMessages)
+        );
+        assert_eq!(
+            Payload::XhrSend.decode(b"[1]"),
+            Err(PayloadError::NotMessages)
+        );
         // Broken JSON wins over the wrong shape, as JSON.parse runs first in sockjs-node.
-        assert_eq!(Payload::XhrSend.decode(br#"[1,"#), Err(PayloadError::BrokenJson));
+        assert_eq!(
+            Payload::XhrSend.decode(br#"[1,"#),
+            Err(PayloadError::BrokenJson)
+        );
     }
 
     #[test]
@@ -264,11 +282,17 @@ mod tests {
     #[test]
     fn jsonp_send_form() {
         assert_eq!(ok(Payload::JsonpSendForm, b"d=%5B%22x%22%5D"), ["x"]);
-        assert_eq!(ok(Payload::JsonpSendForm, b"a=1&d=%5B%22x+y%22%5D&d=no"), ["x y"]);
+        assert_eq!(
+            ok(Payload::JsonpSendForm, b"a=1&d=%5B%22x+y%22%5D&d=no"),
+            ["x y"]
+        );
         assert_eq!(ok(Payload::JsonpSendForm, b"d=[\"%61bc\"]"), ["abc"]);
         assert_eq!(ok(Payload::JsonpSendForm, b"d=%5B%5D"), [""; 0]);
         for empty in [&b""[..], b"d=", b"p=p", b"d"] {
-            assert_eq!(Payload::JsonpSendForm.decode(empty), Err(PayloadError::Empty));
+            assert_eq!(
+                Payload::JsonpSendForm.decode(empty),
+                Err(PayloadError::Empty)
+            );
         }
         assert_eq!(
             Payload::JsonpSendForm.decode(b"d=%5B%22x"),
@@ -283,8 +307,14 @@ mod tests {
         assert_eq!(ok(Payload::JsonpSendText, br#"["%61bc"]"#), ["%61bc"]);
         // A JSON string is parsed again.
         assert_eq!(ok(Payload::JsonpSendText, br#""[\"x\"]""#), ["x"]);
-        assert_eq!(Payload::JsonpSendText.decode(br#""""#), Err(PayloadError::NotMessages));
-        assert_eq!(Payload::JsonpSendText.decode(br#""[""#), Err(PayloadError::BrokenJson));
+        assert_eq!(
+            Payload::JsonpSendText.decode(br#""""#),
+            Err(PayloadError::NotMessages)
+        );
+        assert_eq!(
+            Payload::JsonpSendText.decode(br#""[""#),
+            Err(PayloadError::BrokenJson)
+        );
         assert_eq!(Payload::JsonpSendText.decode(b""), Err(PayloadError::Empty));
     }
 
@@ -294,9 +324,18 @@ mod tests {
         assert_eq!(ok(Payload::WebSocket, b"[]"), [""; 0]);
         assert_eq!(ok(Payload::WebSocket, br#"["a","b"]"#), ["a", "b"]);
         assert_eq!(ok(Payload::WebSocket, br#""a""#), ["a"]);
-        assert_eq!(Payload::WebSocket.decode(br#"["a"#), Err(PayloadError::BrokenJson));
-        assert_eq!(Payload::WebSocket.decode(b"1"), Err(PayloadError::NotMessages));
-        assert_eq!(PayloadError::BrokenJson.websocket_close(), (3000, "Broken framing."));
+        assert_eq!(
+            Payload::WebSocket.decode(br#"["a"#),
+            Err(PayloadError::BrokenJson)
+        );
+        assert_eq!(
+            Payload::WebSocket.decode(b"1"),
+            Err(PayloadError::NotMessages)
+        );
+        assert_eq!(
+            PayloadError::BrokenJson.websocket_close(),
+            (3000, "Broken framing.")
+        );
     }
 
     #[test]
@@ -310,7 +349,10 @@ mod tests {
     fn answers() {
         assert_eq!(PayloadError::Empty.http_body(), "Payload expected.");
         assert_eq!(PayloadError::NotMessages.http_body(), "Payload expected.");
-        assert_eq!(PayloadError::BrokenJson.http_body(), "Broken JSON encoding.");
+        assert_eq!(
+            PayloadError::BrokenJson.http_body(),
+            "Broken JSON encoding."
+        );
         assert_eq!(PayloadError::BrokenJson.http_status(), 500);
     }
 }

@@ -236,7 +236,10 @@ impl<S: Expiring> Registry<S> {
     /// The earliest expiry among the sessions: call [`handle_timeout`](Registry::handle_timeout)
     /// then. `None` when no session can expire now (all have a receiver attached).
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.sessions.values().filter_map(Expiring::expires_at).min()
+        self.sessions
+            .values()
+            .filter_map(Expiring::expires_at)
+            .min()
     }
 
     /// A session that expired, removed from the registry. Poll until `None` after

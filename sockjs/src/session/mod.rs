@@ -303,7 +303,10 @@ impl Session {
             self.life.on_expire(CloseCause::Disconnected);
             return;
         }
-        if self.life.on_close(Close::INTERRUPTED, CloseCause::Interrupted) {
+        if self
+            .life
+            .on_close(Close::INTERRUPTED, CloseCause::Interrupted)
+        {
             self.queue.clear();
         }
     }
@@ -361,7 +364,11 @@ impl Session {
             None => {
                 // sockjs-protocol: "The session must time out after 5 seconds of not
                 // having a receiving connection."
-                if now >= self.unattached_since.saturating_add(self.config.disconnect_delay) {
+                if now
+                    >= self
+                        .unattached_since
+                        .saturating_add(self.config.disconnect_delay)
+                {
                     self.life.on_expire(CloseCause::TimedOut);
                 }
             }
