@@ -668,3 +668,26 @@ fn heart_beats_off_when_either_side_says_zero() {
     s.accept(&[]).unwrap();
     assert_eq!(s.poll_timeout(), None);
 }
+
+#[test]
+fn connect_answered_after_the_session_failed() {
+    // Found by fuzzing (stomp_session): frames pipelined behind CONNECT went over the
+    // limit before the application answered; its answer is then a usage error.
+    let mut c = config();
+    c.max_pipelined_frames = 1;
+    let mut s = ServerSession::new(c);
+    let e = s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0BEGIN\ntransaction:a\n\n\0ABORT\ntransaction:a\n\n\0");
+    assert_eq!(e, Err(ProtocolError::TooManyPipelinedFrames));
+    let ev = events(&mut s);
+    assert!(matches!(ev[0], ServerEvent::Connect(_)));
+    assert!(matches!(closed_reason(&ev[1]), CloseReason::Error(_)));
+    assert_eq!(s.accept(&[]), Err(UsageError::NoConnectPending));
+    assert_eq!(s.reject("x"), Err(UsageError::NoConnectPending));
+    assert_eq!(
+        sent(&mut s),
+        [error_frame(
+            "message:too many frames before CONNECTED\n",
+            "too many frames before CONNECTED"
+        )]
+    );
+}
