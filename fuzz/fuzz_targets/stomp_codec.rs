@@ -30,7 +30,11 @@ fn decode<'a>(
                     return (items, Some(e));
                 }
             };
-            assert!(decoder.buffered() <= bound, "{} > {bound}", decoder.buffered());
+            assert!(
+                decoder.buffered() <= bound,
+                "{} > {bound}",
+                decoder.buffered()
+            );
             assert!(d.consumed <= piece.len() - pos);
             pos += d.consumed;
             match d.status {
@@ -62,7 +66,11 @@ fuzz_target!(|input: &[u8]| {
     let (items, error) = decode(limits, Chunks::new(pattern, data));
     let (whole, whole_error) = decode(limits, std::iter::once(data));
     assert_eq!(items, whole, "split invariance");
-    assert_eq!(error.is_some(), whole_error.is_some(), "{error:?} vs {whole_error:?}");
+    assert_eq!(
+        error.is_some(),
+        whole_error.is_some(),
+        "{error:?} vs {whole_error:?}"
+    );
 
     for item in items {
         let Item::Frame(frame) = item else { continue };

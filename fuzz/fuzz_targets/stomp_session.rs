@@ -49,7 +49,9 @@ impl Checker {
                         Err(e) => panic!("{e:?}"),
                     }
                 }
-                ServerEvent::Subscribe { id, destination, .. } => {
+                ServerEvent::Subscribe {
+                    id, destination, ..
+                } => {
                     let m = Frame::new(Command::Message)
                         .with_header("destination", &destination)
                         .with_body("m");
@@ -87,7 +89,9 @@ impl Checker {
             assert_eq!(n, message.len());
             assert!(!self.error_sent, "nothing may follow an ERROR");
             let mut decoder = Decoder::new(Limits::default().max_body_size(1 << 24));
-            let d = decoder.decode(&message).expect("the server writes valid frames");
+            let d = decoder
+                .decode(&message)
+                .expect("the server writes valid frames");
             assert_eq!(d.consumed, message.len(), "one frame per message");
             match d.status {
                 Status::Complete(Item::HeartBeat) => assert_eq!(message, b"\n"),
@@ -122,7 +126,10 @@ fuzz_target!(|input: &[u8]| {
     config.max_transaction_size = 1024;
     config.max_pipelined_frames = 4;
     config.heart_beat = if flags & 4 != 0 {
-        HeartBeat { send_ms: 50, receive_ms: 100 }
+        HeartBeat {
+            send_ms: 50,
+            receive_ms: 100,
+        }
     } else {
         HeartBeat::NONE
     };
@@ -139,7 +146,10 @@ fuzz_target!(|input: &[u8]| {
         let _ = s.handle_timeout(now);
         checker.drain(&mut s, flags);
         if let Some(deadline) = s.poll_timeout() {
-            assert!(deadline > now, "handle_timeout leaves no deadline in the past");
+            assert!(
+                deadline > now,
+                "handle_timeout leaves no deadline in the past"
+            );
         }
     }
     // Let every deadline pass.
@@ -159,6 +169,9 @@ fuzz_target!(|input: &[u8]| {
     assert!(checker.closed_events <= 1);
     if s.is_closed() {
         checker.drain(&mut s, flags);
-        assert_eq!(checker.closed_events, 1, "Closed is reported once the session ends");
+        assert_eq!(
+            checker.closed_events, 1,
+            "Closed is reported once the session ends"
+        );
     }
 });

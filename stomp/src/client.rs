@@ -276,7 +276,12 @@ impl ClientSession {
         body: Bytes,
     ) -> Result<(), UsageError> {
         self.connected()?;
-        self.check_transaction(headers.iter().find(|(n, _)| *n == "transaction").map(|h| h.1))?;
+        self.check_transaction(
+            headers
+                .iter()
+                .find(|(n, _)| *n == "transaction")
+                .map(|h| h.1),
+        )?;
         let mut frame = Frame::new(Command::Send).with_header("destination", destination);
         push_headers(&mut frame, headers);
         self.outbox.push_frame(&frame.with_body(body))?;
@@ -435,7 +440,9 @@ impl ClientSession {
         } else {
             // STOMP 1.1: "ACK has two REQUIRED headers: message-id ... and subscription"
             let id = message.header("message-id").ok_or(UsageError::NotAckable)?;
-            let sub = message.header("subscription").ok_or(UsageError::NotAckable)?;
+            let sub = message
+                .header("subscription")
+                .ok_or(UsageError::NotAckable)?;
             frame.push_header("message-id", id);
             frame.push_header("subscription", sub);
         }
@@ -487,10 +494,12 @@ impl ClientSession {
                 Ok(())
             }
             (Phase::Connected(_) | Phase::Disconnecting(..), Command::Receipt) => {
-                let id = frame.header("receipt-id").ok_or(ProtocolError::MissingHeader {
-                    command,
-                    header: "receipt-id",
-                })?;
+                let id = frame
+                    .header("receipt-id")
+                    .ok_or(ProtocolError::MissingHeader {
+                        command,
+                        header: "receipt-id",
+                    })?;
                 if matches!(&self.phase, Phase::Disconnecting(_, r) if r == id) {
                     self.events.push_back(ClientEvent::Disconnected);
                     self.close();

@@ -75,17 +75,14 @@ impl Frame {
             return Err(EncodeError::UnexpectedBody(command));
         }
         match self.header("content-length") {
-            Some(v) => {
-                if parse_content_length(v.as_bytes()) != Some(body.len() as u64) {
-                    return Err(EncodeError::ContentLengthMismatch);
-                }
+            Some(v) if parse_content_length(v.as_bytes()) != Some(body.len() as u64) => {
+                Err(EncodeError::ContentLengthMismatch)
             }
             // "If the frame body contains NULL octets, the frame MUST include a
             // content-length header."
-            None if body.contains(&0) => return Err(EncodeError::MissingContentLength),
-            None => {}
+            None if body.contains(&0) => Err(EncodeError::MissingContentLength),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -114,7 +111,10 @@ fn put_text<B: BufMut>(out: &mut B, s: &str, escaped: bool) {
 
 fn text_len(s: &str, escaped: bool) -> usize {
     if escaped {
-        s.len() + s.bytes().filter(|b| matches!(b, b'\r' | b'\n' | b':' | b'\\')).count()
+        s.len()
+            + s.bytes()
+                .filter(|b| matches!(b, b'\r' | b'\n' | b':' | b'\\'))
+                .count()
     } else {
         s.len()
     }

@@ -22,7 +22,7 @@ use crate::frame::Command;
 pub enum FrameError {
     /// The command line is not one of the 15 commands (case-sensitive).
     UnknownCommand,
-    /// A carriage return not followed by a line feed ("EOL = [CR] LF").
+    /// A carriage return not followed by a line feed (`EOL = [CR] LF`).
     InvalidEol,
     /// A header line without a colon.
     MissingColon,

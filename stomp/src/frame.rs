@@ -360,7 +360,10 @@ mod tests {
     fn content_length_values() {
         assert_eq!(parse_content_length(b"0"), Some(0));
         assert_eq!(parse_content_length(b"0012"), Some(12));
-        assert_eq!(parse_content_length(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(
+            parse_content_length(b"18446744073709551615"),
+            Some(u64::MAX)
+        );
         assert_eq!(parse_content_length(b"18446744073709551616"), None);
         assert_eq!(parse_content_length(b" 1"), None);
         assert_eq!(parse_content_length(b"+1"), None);

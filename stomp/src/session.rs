@@ -109,8 +109,7 @@ impl HeartBeat {
     /// `<cy>` are used the same way."
     pub fn negotiate(self, peer: HeartBeat) -> (Option<Duration>, Option<Duration>) {
         let every = |send: u32, receive: u32| {
-            (send != 0 && receive != 0)
-                .then(|| Duration::from_millis(u64::from(send.max(receive))))
+            (send != 0 && receive != 0).then(|| Duration::from_millis(u64::from(send.max(receive))))
         };
         (
             every(self.send_ms, peer.receive_ms),
@@ -150,9 +149,8 @@ impl Timers {
         self.send_every = send_every;
         // "because of timing inaccuracies, the receiver SHOULD be tolerant and take into
         // account an error margin"
-        self.silence_limit = receive_every.map(|d| {
-            d.saturating_add(d.saturating_mul(margin_percent) / 100)
-        });
+        self.silence_limit =
+            receive_every.map(|d| d.saturating_add(d.saturating_mul(margin_percent) / 100));
         self.last_sent = self.now;
         self.last_received = self.now;
         self.activity = false;

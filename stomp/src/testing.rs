@@ -66,8 +66,7 @@ impl Pair {
     /// A pair with default configurations (host `localhost`, heart-beats off) whose
     /// CONNECT the server accepted; the events and messages of the handshake are cleared.
     pub fn connected() -> Pair {
-        let mut config = ServerConfig::default();
-        config.heart_beat = crate::HeartBeat::NONE;
+        let config = ServerConfig::default().heart_beat(crate::HeartBeat::NONE);
         let client = ClientConfig::new("localhost").heart_beat(crate::HeartBeat::NONE);
         let mut pair = Pair::new(config, client);
         pair.drive();

@@ -2,9 +2,7 @@
 //! escaping, content-length, EOLs, heart-beats, split invariance and limits.
 
 use bytes::{Bytes, BytesMut};
-use rfc6455_stomp::{
-    Command, Decoder, EncodeError, Frame, FrameError, Item, Limits, Status,
-};
+use rfc6455_stomp::{Command, Decoder, EncodeError, Frame, FrameError, Item, Limits, Status};
 
 /// Decodes `input` fed in pieces of `piece` bytes (0: all at once) until the input ends.
 fn decode_pieces(input: &[u8], piece: usize, limits: Limits) -> Result<Vec<Item>, FrameError> {
@@ -88,7 +86,12 @@ const SPEC_EXAMPLES: &[&[u8]] = &[
 fn spec_examples_decode_and_encode_back_exactly() {
     for &example in SPEC_EXAMPLES {
         let frame = one(example);
-        assert_eq!(encode(&frame), example, "{}", String::from_utf8_lossy(example));
+        assert_eq!(
+            encode(&frame),
+            example,
+            "{}",
+            String::from_utf8_lossy(example)
+        );
     }
     let send = one(SPEC_EXAMPLES[5]);
     assert_eq!(send.command(), Command::Send);
@@ -160,7 +163,10 @@ fn connect_and_connected_are_not_escaped() {
     let connected = one(b"CONNECTED\nversion:1.2\nserver:x\\t\n\n\0");
     assert_eq!(connected.header("server"), Some("x\\t"));
     // ...but is fatal elsewhere, STOMP included.
-    for wire in [&b"STOMP\nhost:x\\t\n\n\0"[..], b"SEND\ndestination:\\t\n\n\0"] {
+    for wire in [
+        &b"STOMP\nhost:x\\t\n\n\0"[..],
+        b"SEND\ndestination:\\t\n\n\0",
+    ] {
         assert_eq!(decode(wire), Err(FrameError::InvalidEscape(Some(b't'))));
     }
     assert_eq!(
@@ -207,7 +213,15 @@ fn content_length_bodies_may_contain_nul() {
 
 #[test]
 fn content_length_values_are_checked() {
-    for bad in ["", " 1", "1 ", "-1", "0x1", "1e3", "99999999999999999999999"] {
+    for bad in [
+        "",
+        " 1",
+        "1 ",
+        "-1",
+        "0x1",
+        "1e3",
+        "99999999999999999999999",
+    ] {
         let wire = format!("SEND\ncontent-length:{bad}\n\n\0");
         assert_eq!(
             decode(wire.as_bytes()),
@@ -256,17 +270,28 @@ fn malformed_frames() {
         (b"SEND\nnocolon\n\n\0", FrameError::MissingColon),
         (b"SEND\n:value\n\n\0", FrameError::EmptyHeaderName),
         (b"SEND\na:\xff\n\n\0", FrameError::InvalidUtf8),
-        (b"SUBSCRIBE\nid:0\n\nbody\0", FrameError::UnexpectedBody(Command::Subscribe)),
+        (
+            b"SUBSCRIBE\nid:0\n\nbody\0",
+            FrameError::UnexpectedBody(Command::Subscribe),
+        ),
         (
             b"RECEIPT\ncontent-length:1\n\nx\0",
             FrameError::UnexpectedBody(Command::Receipt),
         ),
     ];
     for (wire, error) in cases {
-        assert_eq!(decode(wire).as_ref(), Err(error), "{:?}", String::from_utf8_lossy(wire));
+        assert_eq!(
+            decode(wire).as_ref(),
+            Err(error),
+            "{:?}",
+            String::from_utf8_lossy(wire)
+        );
     }
     // A body-less frame with content-length 0 is fine, and values may be empty.
-    assert_eq!(headers(&one(b"BEGIN\ncontent-length:0\ntransaction:\n\n\0")).len(), 2);
+    assert_eq!(
+        headers(&one(b"BEGIN\ncontent-length:0\ntransaction:\n\n\0")).len(),
+        2
+    );
 }
 
 #[test]
@@ -277,14 +302,26 @@ fn limits_each_give_their_error() {
         .max_head_size(36)
         .max_body_size(8);
     let cases: &[(&[u8], FrameError)] = &[
-        (b"SEND\na:1\nb:2\nc:3\n\n\0", FrameError::TooManyHeaders { limit: 2 }),
-        (b"SEND\nname:0123456789abc\n\n\0", FrameError::HeaderLineTooLong { limit: 16 }),
+        (
+            b"SEND\na:1\nb:2\nc:3\n\n\0",
+            FrameError::TooManyHeaders { limit: 2 },
+        ),
+        (
+            b"SEND\nname:0123456789abc\n\n\0",
+            FrameError::HeaderLineTooLong { limit: 16 },
+        ),
         (
             b"SEND\nname:0123456789a\nname:0123456789a\n\n\0",
             FrameError::HeadTooLarge { limit: 36 },
         ),
-        (b"SEND\n\n123456789\0", FrameError::BodyTooLarge { limit: 8 }),
-        (b"SEND\ncontent-length:9\n\n", FrameError::BodyTooLarge { limit: 8 }),
+        (
+            b"SEND\n\n123456789\0",
+            FrameError::BodyTooLarge { limit: 8 },
+        ),
+        (
+            b"SEND\ncontent-length:9\n\n",
+            FrameError::BodyTooLarge { limit: 8 },
+        ),
     ];
     for (wire, error) in cases {
         for piece in [0, 1, 3] {

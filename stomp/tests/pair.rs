@@ -40,7 +40,9 @@ fn connect_with_credentials_and_heart_beats() {
     pair.drive();
     assert_eq!(
         text(&pair.to_server),
-        ["CONNECT\naccept-version:1.1,1.2\nhost:/\nheart-beat:1000,2000\nlogin:guest\npasscode:guest\n\n^@"]
+        [
+            "CONNECT\naccept-version:1.1,1.2\nhost:/\nheart-beat:1000,2000\nlogin:guest\npasscode:guest\n\n^@"
+        ]
     );
     let Some(ServerEvent::Connect(request)) = pair.server_events.pop_front() else {
         panic!()
@@ -115,7 +117,10 @@ fn subscribe_receive_and_ack_cumulatively() {
     );
     assert!(matches!(
         pair.server_events.pop_front(),
-        Some(ServerEvent::Subscribe { ack: AckMode::Client, .. })
+        Some(ServerEvent::Subscribe {
+            ack: AckMode::Client,
+            ..
+        })
     ));
     assert_eq!(
         pair.client_events.pop_front(),
@@ -219,7 +224,10 @@ fn send_with_receipt_and_binary_body() {
 #[test]
 fn client_transactions_commit_and_abort() {
     let mut pair = Pair::connected();
-    let sub = pair.client.subscribe("/q", AckMode::ClientIndividual, &[]).unwrap();
+    let sub = pair
+        .client
+        .subscribe("/q", AckMode::ClientIndividual, &[])
+        .unwrap();
     pair.drive();
     pair.server_events.clear();
     let m = Frame::new(Command::Send).with_header("destination", "/q");
@@ -237,7 +245,10 @@ fn client_transactions_commit_and_abort() {
     assert!(pair.server_events.is_empty(), "held until COMMIT");
     pair.client.commit(&tx).unwrap();
     pair.drive();
-    assert!(matches!(pair.server_events.pop_front(), Some(ServerEvent::Send(_))));
+    assert!(matches!(
+        pair.server_events.pop_front(),
+        Some(ServerEvent::Send(_))
+    ));
     assert_eq!(
         pair.server_events.pop_front(),
         Some(ServerEvent::Ack {
@@ -245,9 +256,13 @@ fn client_transactions_commit_and_abort() {
             messages: vec![MessageId(0)]
         })
     );
-    assert_eq!(pair.client.commit(&tx), Err(UsageError::UnknownTransaction(tx.clone())));
     assert_eq!(
-        pair.client.send("/x", &[("transaction", &tx)], Bytes::new()),
+        pair.client.commit(&tx),
+        Err(UsageError::UnknownTransaction(tx.clone()))
+    );
+    assert_eq!(
+        pair.client
+            .send("/x", &[("transaction", &tx)], Bytes::new()),
         Err(UsageError::UnknownTransaction(tx))
     );
     let tx = pair.client.begin().unwrap();
@@ -268,14 +283,23 @@ fn graceful_disconnect() {
         .send("/q", &[("transaction", &tx)], Bytes::from_static(b"never"))
         .unwrap();
     pair.client.disconnect().unwrap();
-    assert_eq!(pair.client.send("/q", &[], Bytes::new()), Err(UsageError::Closed));
+    assert_eq!(
+        pair.client.send("/q", &[], Bytes::new()),
+        Err(UsageError::Closed)
+    );
     pair.drive();
     assert_eq!(
         text(&pair.to_server)[2..],
         ["DISCONNECT\nreceipt:disconnect-1\n\n^@"]
     );
-    assert_eq!(text(&pair.to_client), ["RECEIPT\nreceipt-id:disconnect-1\n\n^@"]);
-    assert_eq!(pair.client_events.pop_front(), Some(ClientEvent::Disconnected));
+    assert_eq!(
+        text(&pair.to_client),
+        ["RECEIPT\nreceipt-id:disconnect-1\n\n^@"]
+    );
+    assert_eq!(
+        pair.client_events.pop_front(),
+        Some(ClientEvent::Disconnected)
+    );
     assert_eq!(
         pair.server_events.pop_front(),
         Some(ServerEvent::Closed {
@@ -367,7 +391,8 @@ fn server_error_mid_session_reaches_the_client() {
 fn frames_split_across_messages_and_several_in_one() {
     let mut pair = Pair::connected();
     // Three SENDs in one WebSocket message, then one SEND cut in three.
-    let many = b"SEND\ndestination:/a\n\n1\0\nSEND\ndestination:/b\n\n2\0SEND\ndestination:/c\n\n3\0";
+    let many =
+        b"SEND\ndestination:/a\n\n1\0\nSEND\ndestination:/b\n\n2\0SEND\ndestination:/c\n\n3\0";
     pair.server.receive(many).unwrap();
     for part in [&b"SEND\ndesti"[..], b"nation:/d\n\n", b"4\0"] {
         pair.server.receive(part).unwrap();

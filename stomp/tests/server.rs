@@ -40,10 +40,14 @@ fn error_frame(headers: &str, body: &str) -> String {
 /// A session that accepted a 1.2 CONNECT, with its CONNECTED already taken.
 fn connected() -> ServerSession {
     let mut s = ServerSession::new(config());
-    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0").unwrap();
+    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+        .unwrap();
     assert!(matches!(events(&mut s)[..], [ServerEvent::Connect(_)]));
     s.accept(&[]).unwrap();
-    assert_eq!(sent(&mut s), ["CONNECTED\nversion:1.2\nheart-beat:0,0\n\n^@"]);
+    assert_eq!(
+        sent(&mut s),
+        ["CONNECTED\nversion:1.2\nheart-beat:0,0\n\n^@"]
+    );
     s
 }
 
@@ -82,7 +86,10 @@ fn connect_is_handed_to_the_application_then_accepted() {
             receive_ms: 200
         }
     );
-    assert!(sent(&mut s).is_empty(), "nothing before the application answers");
+    assert!(
+        sent(&mut s).is_empty(),
+        "nothing before the application answers"
+    );
     s.accept(&[("session", "s-1"), ("server", "rfc6455-stomp/0.1")])
         .unwrap();
     assert_eq!(
@@ -97,7 +104,8 @@ fn connect_is_handed_to_the_application_then_accepted() {
 #[test]
 fn stomp_frame_is_handled_like_connect() {
     let mut s = ServerSession::new(config());
-    s.receive(b"STOMP\naccept-version:1.2\nhost:h\n\n\0").unwrap();
+    s.receive(b"STOMP\naccept-version:1.2\nhost:h\n\n\0")
+        .unwrap();
     assert!(matches!(events(&mut s)[..], [ServerEvent::Connect(_)]));
 }
 
@@ -109,7 +117,10 @@ fn version_negotiation_picks_the_highest_common_version() {
         .unwrap();
     events(&mut s);
     s.accept(&[]).unwrap();
-    assert_eq!(sent(&mut s), ["CONNECTED\nversion:1.1\nheart-beat:0,0\n\n^@"]);
+    assert_eq!(
+        sent(&mut s),
+        ["CONNECTED\nversion:1.1\nheart-beat:0,0\n\n^@"]
+    );
     assert_eq!(s.version(), Some(Version::V1_1));
 }
 
@@ -159,7 +170,12 @@ fn host_is_required_and_heart_beat_must_be_two_numbers() {
     let e = s
         .receive(b"CONNECT\naccept-version:1.2\nhost:h\nheart-beat:1\n\n\0")
         .unwrap_err();
-    assert_eq!(e, ProtocolError::InvalidHeader { header: "heart-beat" });
+    assert_eq!(
+        e,
+        ProtocolError::InvalidHeader {
+            header: "heart-beat"
+        }
+    );
 }
 
 #[test]
@@ -188,7 +204,10 @@ fn frames_before_connect_are_refused() {
     assert_eq!(e, ProtocolError::UnexpectedCommand(Command::Send));
     assert_eq!(
         sent(&mut s),
-        [error_frame("message:unexpected command\n", "unexpected SEND frame")]
+        [error_frame(
+            "message:unexpected command\n",
+            "unexpected SEND frame"
+        )]
     );
 }
 
@@ -200,7 +219,10 @@ fn frames_pipelined_behind_connect_wait_for_the_answer() {
     assert!(matches!(events(&mut s)[..], [ServerEvent::Connect(_)]));
     assert!(sent(&mut s).is_empty());
     s.accept(&[]).unwrap();
-    assert!(matches!(events(&mut s)[..], [ServerEvent::Subscribe { .. }]));
+    assert!(matches!(
+        events(&mut s)[..],
+        [ServerEvent::Subscribe { .. }]
+    ));
     assert_eq!(
         sent(&mut s),
         [
@@ -224,8 +246,12 @@ fn too_many_pipelined_frames() {
 #[test]
 fn receipt_goes_once_the_application_moved_on() {
     let mut s = connected();
-    s.receive(b"SEND\ndestination:/q\nreceipt:77\n\nhi\0").unwrap();
-    assert!(sent(&mut s).is_empty(), "not before the application took the SEND");
+    s.receive(b"SEND\ndestination:/q\nreceipt:77\n\nhi\0")
+        .unwrap();
+    assert!(
+        sent(&mut s).is_empty(),
+        "not before the application took the SEND"
+    );
     let Some(ServerEvent::Send(frame)) = s.poll_event() else {
         panic!()
     };
@@ -258,9 +284,15 @@ fn malformed_frame_gets_error_and_close_and_later_input_is_ignored() {
     let mut s = connected();
     s.receive(b"SEND\ndestination:/q\n\nfine\0").unwrap();
     let e = s.receive(b"SEND\nbad\\t:x\n\n\0SEND\ndestination:/q\n\n\0");
-    assert_eq!(e, Err(ProtocolError::Frame(FrameError::InvalidEscape(Some(b't')))));
+    assert_eq!(
+        e,
+        Err(ProtocolError::Frame(FrameError::InvalidEscape(Some(b't'))))
+    );
     let ev = events(&mut s);
-    assert!(matches!(ev[0], ServerEvent::Send(_)), "frames before the bad one");
+    assert!(
+        matches!(ev[0], ServerEvent::Send(_)),
+        "frames before the bad one"
+    );
     assert!(matches!(closed_reason(&ev[1]), CloseReason::Error(_)));
     assert_eq!(ev.len(), 2);
     assert_eq!(
@@ -306,16 +338,27 @@ fn subscriptions_ids_and_modes() {
     else {
         panic!()
     };
-    assert_eq!((id.as_str(), destination.as_str(), *ack), ("0", "/queue/foo", AckMode::Client));
+    assert_eq!(
+        (id.as_str(), destination.as_str(), *ack),
+        ("0", "/queue/foo", AckMode::Client)
+    );
     assert_eq!(frame.header("ack"), Some("client"));
-    assert!(matches!(&ev[1], ServerEvent::Subscribe { ack: AckMode::Auto, .. }));
+    assert!(matches!(
+        &ev[1],
+        ServerEvent::Subscribe {
+            ack: AckMode::Auto,
+            ..
+        }
+    ));
     assert_eq!(
         s.subscriptions().collect::<Vec<_>>(),
         [("0", AckMode::Client), ("1", AckMode::Auto)]
     );
     // "Within the same connection, different subscriptions MUST use different subscription
     // identifiers."
-    let e = s.receive(b"SUBSCRIBE\nid:0\ndestination:/x\n\n\0").unwrap_err();
+    let e = s
+        .receive(b"SUBSCRIBE\nid:0\ndestination:/x\n\n\0")
+        .unwrap_err();
     assert_eq!(e, ProtocolError::DuplicateSubscription("0".into()));
 }
 
@@ -328,10 +371,19 @@ fn subscribe_and_unsubscribe_errors() {
         ),
         (
             b"SUBSCRIBE\ndestination:/q\n\n\0",
-            ProtocolError::MissingHeader { command: Command::Subscribe, header: "id" },
+            ProtocolError::MissingHeader {
+                command: Command::Subscribe,
+                header: "id",
+            },
         ),
-        (b"UNSUBSCRIBE\nid:7\n\n\0", ProtocolError::UnknownSubscription("7".into())),
-        (b"MESSAGE\ndestination:/q\n\n\0", ProtocolError::UnexpectedCommand(Command::Message)),
+        (
+            b"UNSUBSCRIBE\nid:7\n\n\0",
+            ProtocolError::UnknownSubscription("7".into()),
+        ),
+        (
+            b"MESSAGE\ndestination:/q\n\n\0",
+            ProtocolError::UnexpectedCommand(Command::Message),
+        ),
     ];
     for (wire, error) in cases {
         let mut s = connected();
@@ -342,7 +394,8 @@ fn subscribe_and_unsubscribe_errors() {
     let mut c = config();
     c.max_subscriptions = 1;
     let mut s = ServerSession::new(c);
-    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0").unwrap();
+    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+        .unwrap();
     s.accept(&[]).unwrap();
     let e = s
         .receive(b"SUBSCRIBE\nid:0\ndestination:/q\n\n\0SUBSCRIBE\nid:1\ndestination:/q\n\n\0")
@@ -446,14 +499,24 @@ fn client_individual_ack_covers_one_message() {
 
 #[test]
 fn unknown_ack_ids_are_errors() {
-    for wire in [&b"ACK\nid:3\n\n\0"[..], b"ACK\nid:x\n\n\0", b"NACK\nid:01x\n\n\0"] {
+    for wire in [
+        &b"ACK\nid:3\n\n\0"[..],
+        b"ACK\nid:x\n\n\0",
+        b"NACK\nid:01x\n\n\0",
+    ] {
         let mut s = three_messages("client");
         let e = s.receive(wire).unwrap_err();
         assert!(matches!(e, ProtocolError::UnknownAckId(_)), "{e:?}");
     }
     let mut s = three_messages("client");
     let e = s.receive(b"ACK\nmessage-id:1\n\n\0").unwrap_err();
-    assert_eq!(e, ProtocolError::MissingHeader { command: Command::Ack, header: "id" });
+    assert_eq!(
+        e,
+        ProtocolError::MissingHeader {
+            command: Command::Ack,
+            header: "id"
+        }
+    );
 }
 
 #[test]
@@ -469,14 +532,16 @@ fn stomp_1_1_acks_by_message_id_and_has_no_ack_header() {
         &sent(&mut s)[1..],
         ["MESSAGE\ndestination:/q\nmessage-id:0\nsubscription:s\n\n^@"]
     );
-    s.receive(b"ACK\nsubscription:s\nmessage-id:0\n\n\0").unwrap();
+    s.receive(b"ACK\nsubscription:s\nmessage-id:0\n\n\0")
+        .unwrap();
     assert_eq!(events(&mut s), [ack("s", &[0])]);
 }
 
 #[test]
 fn unsubscribe_reports_unacked_messages() {
     let mut s = three_messages("client-individual");
-    s.receive(b"ACK\nid:1\n\n\0UNSUBSCRIBE\nid:s\n\n\0").unwrap();
+    s.receive(b"ACK\nid:1\n\n\0UNSUBSCRIBE\nid:s\n\n\0")
+        .unwrap();
     assert_eq!(
         events(&mut s),
         [
@@ -507,7 +572,8 @@ fn transactions_hold_sends_and_acks_until_commit() {
     assert!(matches!(&ev[0], ServerEvent::Send(f) if f.header("destination") == Some("/b")));
     assert_eq!(s.unacked("s").count(), 3, "the ACK is held too");
     assert_eq!(sent(&mut s), ["RECEIPT\nreceipt-id:b\n\n^@"]);
-    s.receive(b"COMMIT\ntransaction:tx1\nreceipt:c\n\n\0").unwrap();
+    s.receive(b"COMMIT\ntransaction:tx1\nreceipt:c\n\n\0")
+        .unwrap();
     let ev = events(&mut s);
     assert!(matches!(&ev[0], ServerEvent::Send(f) if f.header("destination") == Some("/a")));
     assert_eq!(ev[1], ack("s", &[0, 1]));
@@ -534,11 +600,29 @@ fn abort_drops_what_the_transaction_held() {
 #[test]
 fn transaction_errors() {
     let cases: [(&[u8], ProtocolError); 5] = [
-        (b"BEGIN\ntransaction:t\n\n\0BEGIN\ntransaction:t\n\n\0", ProtocolError::DuplicateTransaction("t".into())),
-        (b"COMMIT\ntransaction:t\n\n\0", ProtocolError::UnknownTransaction("t".into())),
-        (b"ABORT\ntransaction:t\n\n\0", ProtocolError::UnknownTransaction("t".into())),
-        (b"SEND\ndestination:/q\ntransaction:t\n\n\0", ProtocolError::UnknownTransaction("t".into())),
-        (b"BEGIN\n\n\0", ProtocolError::MissingHeader { command: Command::Begin, header: "transaction" }),
+        (
+            b"BEGIN\ntransaction:t\n\n\0BEGIN\ntransaction:t\n\n\0",
+            ProtocolError::DuplicateTransaction("t".into()),
+        ),
+        (
+            b"COMMIT\ntransaction:t\n\n\0",
+            ProtocolError::UnknownTransaction("t".into()),
+        ),
+        (
+            b"ABORT\ntransaction:t\n\n\0",
+            ProtocolError::UnknownTransaction("t".into()),
+        ),
+        (
+            b"SEND\ndestination:/q\ntransaction:t\n\n\0",
+            ProtocolError::UnknownTransaction("t".into()),
+        ),
+        (
+            b"BEGIN\n\n\0",
+            ProtocolError::MissingHeader {
+                command: Command::Begin,
+                header: "transaction",
+            },
+        ),
     ];
     for (wire, error) in cases {
         let mut s = connected();
@@ -548,15 +632,23 @@ fn transaction_errors() {
     c.max_transactions = 1;
     c.max_transaction_size = 100;
     let mut s = ServerSession::new(c.clone());
-    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0").unwrap();
+    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+        .unwrap();
     s.accept(&[]).unwrap();
     let e = s.receive(b"BEGIN\ntransaction:a\n\n\0BEGIN\ntransaction:b\n\n\0");
     assert_eq!(e, Err(ProtocolError::TooManyTransactions));
     let mut s = ServerSession::new(c);
-    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0").unwrap();
+    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+        .unwrap();
     s.accept(&[]).unwrap();
-    let big = format!("BEGIN\ntransaction:a\n\n\0SEND\ndestination:/q\ntransaction:a\n\n{}\0", "x".repeat(100));
-    assert_eq!(s.receive(big.as_bytes()), Err(ProtocolError::TransactionTooLarge));
+    let big = format!(
+        "BEGIN\ntransaction:a\n\n\0SEND\ndestination:/q\ntransaction:a\n\n{}\0",
+        "x".repeat(100)
+    );
+    assert_eq!(
+        s.receive(big.as_bytes()),
+        Err(ProtocolError::TransactionTooLarge)
+    );
 }
 
 #[test]
@@ -583,7 +675,10 @@ fn disconnect_with_receipt_aborts_transactions_then_receipt_then_close() {
     assert_eq!(sent(&mut s), ["RECEIPT\nreceipt-id:77\n\n^@"]);
     assert!(s.poll_close_transport());
     assert_eq!(
-        s.send_message("s", &Frame::new(Command::Message).with_header("destination", "/q")),
+        s.send_message(
+            "s",
+            &Frame::new(Command::Message).with_header("destination", "/q")
+        ),
         Err(UsageError::Closed)
     );
 }
@@ -627,7 +722,10 @@ fn heart_beats_with_exact_deadlines() {
     events(&mut s);
     assert_eq!(s.poll_timeout(), None, "no deadline before the answer");
     s.accept(&[]).unwrap();
-    assert_eq!(sent(&mut s), ["CONNECTED\nversion:1.2\nheart-beat:3000,500\n\n^@"]);
+    assert_eq!(
+        sent(&mut s),
+        ["CONNECTED\nversion:1.2\nheart-beat:3000,500\n\n^@"]
+    );
     assert_eq!(s.poll_timeout(), Some(ms(1500)));
     assert_eq!(s.handle_timeout(ms(1000)), None);
     s.receive(b"\n").unwrap(); // a heart-beat at 1200
@@ -644,7 +742,10 @@ fn heart_beats_with_exact_deadlines() {
     assert_eq!(s.handle_timeout(ms(4100)), Some(Timeout::PeerSilent));
     assert_eq!(
         sent(&mut s),
-        [error_frame("message:heart-beat timeout\n", "heart-beat timeout")]
+        [error_frame(
+            "message:heart-beat timeout\n",
+            "heart-beat timeout"
+        )]
     );
     assert!(s.poll_close_transport());
     assert_eq!(s.poll_timeout(), None);

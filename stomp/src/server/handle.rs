@@ -242,7 +242,12 @@ impl ServerSession {
             // specified in the ACK frame and all messages sent to the subscription before
             // the ACK'ed message." NACK "applies ... to all messages sent before and not
             // yet ACK'ed or NACK'ed (if the subscription's ack mode is client)".
-            AckMode::Client => sub.unacked.iter().copied().take_while(|&m| m <= id).collect(),
+            AckMode::Client => sub
+                .unacked
+                .iter()
+                .copied()
+                .take_while(|&m| m <= id)
+                .collect(),
             // "an ACK or NACK frame for a subsequent message MUST NOT cause a previous
             // message to get acknowledged."
             _ => alloc::vec![id],

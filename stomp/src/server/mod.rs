@@ -55,6 +55,22 @@ impl Default for ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// Sets the frame limits.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> ServerConfig {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the server's heart-beat offer.
+    #[must_use]
+    pub fn heart_beat(mut self, heart_beat: HeartBeat) -> ServerConfig {
+        self.heart_beat = heart_beat;
+        self
+    }
+}
+
 /// The identifier the server gave a MESSAGE: its `message-id` header and, when the
 /// subscription needs acknowledgments, its `ack` header. Unique and increasing within a
 /// session.
@@ -306,7 +322,9 @@ impl ServerSession {
 
     /// The open subscriptions' ids and modes.
     pub fn subscriptions(&self) -> impl Iterator<Item = (&str, AckMode)> {
-        self.subscriptions.iter().map(|(id, s)| (id.as_str(), s.ack))
+        self.subscriptions
+            .iter()
+            .map(|(id, s)| (id.as_str(), s.ack))
     }
 
     /// The messages of `subscription` not yet acknowledged, oldest first.
@@ -554,7 +572,11 @@ impl ServerSession {
         self.flush_receipt();
         self.outbox.push_frame(&frame)?;
         self.next_message_id += 1;
-        if let Some(sub) = self.subscriptions.get_mut(subscription).filter(|_| ack != AckMode::Auto) {
+        if let Some(sub) = self
+            .subscriptions
+            .get_mut(subscription)
+            .filter(|_| ack != AckMode::Auto)
+        {
             sub.unacked.push_back(id);
             self.unacked.insert(id, subscription.into());
         }
