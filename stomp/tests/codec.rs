@@ -287,6 +287,8 @@ fn malformed_frames() {
             String::from_utf8_lossy(wire)
         );
     }
+    // The name ends at the first colon; later (unescaped) colons belong to the value.
+    assert_eq!(headers(&one(b"SEND\na:b:c\n\n\0")), [("a", "b:c")]);
     // A body-less frame with content-length 0 is fine, and values may be empty.
     assert_eq!(
         headers(&one(b"BEGIN\ncontent-length:0\ntransaction:\n\n\0")).len(),

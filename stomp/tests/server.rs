@@ -792,3 +792,33 @@ fn connect_answered_after_the_session_failed() {
         )]
     );
 }
+
+#[test]
+fn a_conversation_split_anywhere_gives_the_same_events_and_answers() {
+    let conversation: &[u8] = b"SUBSCRIBE\r\nid:s\r\ndestination:/q\r\nack:client\r\n\r\n\0\r\n\
+        BEGIN\ntransaction:t\n\n\0SEND\ndestination:/q\ntransaction:t\ncontent-length:3\n\na\0b\0\n\
+        COMMIT\ntransaction:t\nreceipt:c\n\n\0\n\nUNSUBSCRIBE\nid:s\nreceipt:u\n\n\0\
+        DISCONNECT\nreceipt:d\n\n\0";
+    let run = |pieces: &[&[u8]]| {
+        let mut s = connected();
+        for piece in pieces {
+            s.receive(piece).unwrap();
+        }
+        (events(&mut s), sent(&mut s), s.poll_close_transport())
+    };
+    let whole = run(&[conversation]);
+    assert_eq!(whole.0.len(), 4, "{:?}", whole.0);
+    assert_eq!(
+        whole.1,
+        [
+            "RECEIPT\nreceipt-id:c\n\n^@",
+            "RECEIPT\nreceipt-id:u\n\n^@",
+            "RECEIPT\nreceipt-id:d\n\n^@"
+        ]
+    );
+    assert!(whole.2);
+    for cut in 0..=conversation.len() {
+        let (a, b) = conversation.split_at(cut);
+        assert_eq!(run(&[a, b]), whole, "cut at {cut}");
+    }
+}

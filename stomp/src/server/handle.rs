@@ -235,7 +235,10 @@ impl ServerSession {
                 _ => Err(ProtocolError::UnknownAckId(value.into())),
             };
         };
-        let sub = &self.subscriptions[subscription];
+        let Some(sub) = self.subscriptions.get(subscription) else {
+            // Not reachable: an unacknowledged message's subscription is open.
+            return Err(ProtocolError::UnknownAckId(value.into()));
+        };
         let ids = match sub.ack {
             // "The ACK frames sent by the client will be treated as a cumulative
             // acknowledgment. This means the acknowledgment operates on the message
@@ -323,7 +326,7 @@ impl ServerSession {
             .transactions
             .remove(tx)
             .ok_or_else(|| ProtocolError::UnknownTransaction(tx.into()))?;
-        self.transaction_bytes -= t.bytes;
+        self.transaction_bytes = self.transaction_bytes.saturating_sub(t.bytes);
         Ok(t)
     }
 }
