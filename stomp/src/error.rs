@@ -188,6 +188,8 @@ pub enum ProtocolError {
     TooManyPipelinedFrames,
     /// The peer went silent for longer than the negotiated heart-beat allows.
     HeartBeatTimeout,
+    /// The client sent no CONNECT within the server's `connect_timeout`.
+    ConnectTimeout,
     /// The application rejected the peer (authentication, authorization, a SEND it could
     /// not process): the message it gave.
     Rejected(String),
@@ -212,6 +214,7 @@ impl ProtocolError {
             ProtocolError::TransactionTooLarge => "transaction too large",
             ProtocolError::TooManyPipelinedFrames => "too many frames before CONNECTED",
             ProtocolError::HeartBeatTimeout => "heart-beat timeout",
+            ProtocolError::ConnectTimeout => "no CONNECT in time",
             ProtocolError::Rejected(m) => m,
         }
     }

@@ -715,7 +715,8 @@ fn heart_beats_with_exact_deadlines() {
     };
     let ms = Duration::from_millis;
     let mut s = ServerSession::new(c);
-    assert_eq!(s.poll_timeout(), None);
+    // The connect timeout needs the clock: poll_timeout asks for a handle_timeout call.
+    assert_eq!(s.poll_timeout(), Some(ms(0)));
     s.receive(b"CONNECT\naccept-version:1.2\nhost:h\nheart-beat:1000,2000\n\n\0")
         .unwrap();
     assert_eq!(s.handle_timeout(ms(0)), None);
@@ -821,4 +822,37 @@ fn a_conversation_split_anywhere_gives_the_same_events_and_answers() {
         let (a, b) = conversation.split_at(cut);
         assert_eq!(run(&[a, b]), whole, "cut at {cut}");
     }
+}
+
+#[test]
+fn a_client_that_never_connects_is_closed() {
+    let ms = Duration::from_millis;
+    let mut s = ServerSession::new(config().connect_timeout(Some(ms(500))));
+    assert_eq!(
+        s.handle_timeout(ms(1000)),
+        None,
+        "the timeout runs from the first call"
+    );
+    assert_eq!(s.poll_timeout(), Some(ms(1500)));
+    s.receive(b"\n\n").unwrap(); // heart-beats are not a CONNECT
+    assert_eq!(s.handle_timeout(ms(1499)), None);
+    assert_eq!(s.handle_timeout(ms(1500)), Some(Timeout::Connect));
+    assert_eq!(
+        sent(&mut s),
+        [error_frame(
+            "message:no CONNECT in time\n",
+            "no CONNECT in time"
+        )]
+    );
+    assert!(s.poll_close_transport());
+    assert_eq!(s.poll_timeout(), None);
+    // A CONNECT in time stops the clock.
+    let mut s = ServerSession::new(config().connect_timeout(Some(ms(500))));
+    assert_eq!(s.handle_timeout(ms(0)), None);
+    s.receive(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+        .unwrap();
+    assert_eq!(s.handle_timeout(ms(400)), None);
+    assert_eq!(s.poll_timeout(), None);
+    assert_eq!(s.handle_timeout(ms(10_000)), None);
+    assert!(!s.is_closed());
 }

@@ -36,6 +36,10 @@ pub struct ServerConfig {
     pub max_transaction_size: usize,
     /// The most frames held while the application decides on CONNECT (default 16).
     pub max_pipelined_frames: usize,
+    /// How long a client may take to send its CONNECT, from the first
+    /// [`handle_timeout`](ServerSession::handle_timeout) call (default 10 s; `None`: no
+    /// limit). A transport that never speaks STOMP is not held open forever.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +55,7 @@ impl Default for ServerConfig {
             max_transactions: 16,
             max_transaction_size: 1024 * 1024,
             max_pipelined_frames: 16,
+            connect_timeout: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -60,6 +65,13 @@ impl ServerConfig {
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> ServerConfig {
         self.limits = limits;
+        self
+    }
+
+    /// Sets the time a client has to send its CONNECT (`None`: no limit).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> ServerConfig {
+        self.connect_timeout = timeout;
         self
     }
 
@@ -205,6 +217,9 @@ pub enum Timeout {
     /// The client sent nothing for longer than the negotiated heart-beat plus the margin:
     /// an ERROR frame is queued and the session is closed.
     PeerSilent,
+    /// No CONNECT arrived within the configured `connect_timeout`: an ERROR frame is queued
+    /// and the session is closed.
+    Connect,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,6 +295,8 @@ pub struct ServerSession {
     transactions: BTreeMap<String, Transaction>,
     transaction_bytes: usize,
     next_message_id: u64,
+    /// The time of the first `handle_timeout` call: the connect timeout runs from there.
+    started: Option<Duration>,
 }
 
 impl ServerSession {
@@ -299,6 +316,7 @@ impl ServerSession {
             transactions: BTreeMap::new(),
             transaction_bytes: 0,
             next_message_id: 0,
+            started: None,
         }
     }
 
@@ -365,6 +383,13 @@ impl ServerSession {
     /// the heart-beat deadlines: a heart-beat may be queued for
     /// [`poll_transmit`](Self::poll_transmit), or the client declared dead.
     pub fn handle_timeout(&mut self, now: Duration) -> Option<Timeout> {
+        let started = *self.started.get_or_insert(now);
+        if let (Phase::AwaitingConnect, Some(limit)) = (self.phase, self.config.connect_timeout) {
+            if now >= started.saturating_add(limit) {
+                self.fail(ProtocolError::ConnectTimeout, None);
+                return Some(Timeout::Connect);
+            }
+        }
         let due = self.timers.fire(now);
         if due.peer_dead {
             // "if, inside a time window of at least <n> milliseconds, the receiver did not
@@ -384,7 +409,14 @@ impl ServerSession {
     /// The next heart-beat deadline, on the clock of
     /// [`handle_timeout`](Self::handle_timeout); `None` when there is none.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.timers.poll_timeout()
+        match (self.phase, self.config.connect_timeout) {
+            // Before the first `handle_timeout` the clock is unknown: ask for it now.
+            (Phase::AwaitingConnect, Some(limit)) => Some(
+                self.started
+                    .map_or(self.timers.now, |s| s.saturating_add(limit)),
+            ),
+            _ => self.timers.poll_timeout(),
+        }
     }
 
     /// The next thing the client did. Taking it also lets the previous event's receipt go.
