@@ -250,8 +250,9 @@ impl fmt::Display for FrameError {
 
 impl core::error::Error for FrameError {}
 
-/// Builds an owned message list (for tests and callers that have `&str`s).
-pub fn messages<'a>(list: &[&'a str]) -> Vec<Cow<'a, str>> {
+/// A message list borrowing `list` (for tests).
+#[cfg(test)]
+pub(crate) fn messages<'a>(list: &[&'a str]) -> Vec<Cow<'a, str>> {
     list.iter().map(|&m| Cow::Borrowed(m)).collect()
 }
 

@@ -109,7 +109,7 @@ mod payload;
 mod registry;
 mod session;
 
-pub use frame::{Close, Frame, FrameError, encode_messages, messages};
+pub use frame::{Close, Frame, FrameError, encode_messages};
 pub use framing::{Callback, CallbackError, Delivery, Framing, MAX_CALLBACK_LEN};
 pub use payload::{Messages, Payload, PayloadError};
 pub use registry::{
