@@ -47,43 +47,46 @@ use crate::handshake::{
 };
 use crate::message::Message;
 
+mod stream;
+
+pub use stream::MaybeTlsStream;
+
 /// Accepts a WebSocket on `stream` with the default policies and limits.
 pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>, Error> {
     Acceptor::default().accept(stream)
 }
 
-/// Connects to a `ws://` URL over TCP with the default limits. Returns the WebSocket and
-/// what the server agreed to (subprotocol, extensions, headers).
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
+/// Connects to a `ws://` or `wss://` URL with the default limits, through the
+/// environment's proxy if it names one (see [`Connector`](crate::io::Connector)). Returns
+/// the WebSocket and what the server agreed to (subprotocol, extensions, headers).
+/// `wss://` needs the feature `rustls`.
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, HandshakeResponse), Error> {
     connect_with(&ClientRequest::from_url(url)?, Config::default())
 }
 
-/// Connects over TCP for `request` (which carries origin, subprotocols, headers). The
-/// connection and the handshake take at most the request's
-/// [`handshake_timeout`](ClientRequest::handshake_timeout) (default 10 s): each read of
-/// the handshake is bounded by a socket timeout of what is left of it.
+/// Connects for `request` (which carries origin, subprotocols, headers) with the default
+/// [`Connector`](crate::io::Connector): the environment's proxy, the default TLS roots.
+/// The connection, the proxy's tunnel, the TLS handshake and the WebSocket handshake
+/// take at most the request's [`handshake_timeout`](ClientRequest::handshake_timeout)
+/// (default 10 s) together: each read is bounded by a socket timeout of what is left.
 pub fn connect_with(
     request: &ClientRequest,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
+) -> Result<(WebSocket<MaybeTlsStream>, HandshakeResponse), Error> {
+    connect_with_connector(request, config, &crate::io::Connector::default())
+}
+
+/// [`connect_with`] with the proxy and the TLS configuration of `connector`.
+pub fn connect_with_connector(
+    request: &ClientRequest,
+    config: Config,
+    connector: &crate::io::Connector,
+) -> Result<(WebSocket<MaybeTlsStream>, HandshakeResponse), Error> {
     let deadline = request.handshake_timeout.map(|t| Instant::now() + t);
-    let (host, port) = super::tcp_target(request)?;
-    let stream = match request.handshake_timeout {
-        Some(timeout) => connect_timeout(host, port, timeout)?,
-        None => TcpStream::connect((host, port))?,
-    };
-    stream.set_nodelay(true)?;
-    if let Some(deadline) = deadline {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(handshake::timed_out)?;
-        stream.set_read_timeout(Some(left))?;
-        stream.set_write_timeout(Some(left))?;
-    }
+    let stream = stream::open(connector, request, deadline)?;
     let (ws, response) = client_until(stream, request, config, deadline)?;
-    ws.get_ref().set_read_timeout(None)?;
-    ws.get_ref().set_write_timeout(None)?;
+    ws.get_ref().get_ref().set_read_timeout(None)?;
+    ws.get_ref().get_ref().set_write_timeout(None)?;
     Ok((ws, response))
 }
 
@@ -559,22 +562,34 @@ impl WebSocket<TcpStream> {
     /// until the peer closes too (at most `linger`), so that unread input cannot make the
     /// kernel reset the connection before our last frames are delivered.
     pub fn shutdown(self, linger: std::time::Duration) -> io::Result<()> {
-        let mut stream = self.stream;
-        stream.set_nonblocking(false)?;
-        stream.shutdown(std::net::Shutdown::Write)?;
-        stream.set_read_timeout(Some(linger))?;
-        let mut sink = [0u8; 1024];
-        let deadline = std::time::Instant::now() + linger;
-        while std::time::Instant::now() < deadline {
-            match stream.read(&mut sink) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        Ok(())
+        shutdown_tcp(self.stream, linger)
     }
+}
+
+impl WebSocket<MaybeTlsStream> {
+    /// Closes the TCP connection gracefully after the WebSocket ended, like the
+    /// `shutdown` of a `WebSocket<TcpStream>`, after TLS's close_notify for `wss://`.
+    pub fn shutdown(self, linger: std::time::Duration) -> io::Result<()> {
+        shutdown_tcp(self.stream.into_tcp(), linger)
+    }
+}
+
+/// Half-closes, then drains until the peer closes too (at most `linger`).
+fn shutdown_tcp(mut stream: TcpStream, linger: std::time::Duration) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.shutdown(std::net::Shutdown::Write)?;
+    stream.set_read_timeout(Some(linger))?;
+    let mut sink = [0u8; 1024];
+    let deadline = std::time::Instant::now() + linger;
+    while std::time::Instant::now() < deadline {
+        match stream.read(&mut sink) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }
 
 impl<S: Read + Write> WebSocket<S> {

@@ -7,11 +7,22 @@
 //! * [`blocking`] (feature `std`): any `Read + Write` stream, blocking or non-blocking.
 //! * [`tokio`] (feature `tokio`): any `AsyncRead + AsyncWrite` stream, with `Stream`/`Sink`,
 //!   split halves, keepalive timers and backpressure.
+//!
+//! Their `connect` functions open the TCP connection themselves, through an HTTP proxy
+//! when one is configured ([`Connector`], [`Proxy`]), and run TLS for `wss://` with the
+//! feature `rustls` ([`tls`]).
 
 pub mod blocking;
 mod buffer;
+mod connector;
 mod driver;
 mod handshake;
+mod proxy;
+#[cfg(feature = "rustls")]
+pub mod tls;
+
+pub use connector::Connector;
+pub use proxy::{NoProxy, Proxy, ProxyError};
 
 pub use driver::DEFAULT_HIGH_WATER;
 
@@ -59,6 +70,12 @@ pub enum Error {
     Protocol(Box<ProtocolError>),
     /// The caller asked for something the connection's state does not allow.
     Usage(Box<UsageError>),
+    /// The HTTP proxy did not open the tunnel (see [`Connector`]).
+    Proxy(Box<ProxyError>),
+    /// The TLS handshake of a `wss://` connection failed: an untrusted certificate, a
+    /// name mismatch, an alert from the server.
+    #[cfg(feature = "rustls")]
+    Tls(Box<rustls::Error>),
     /// The transport ended (or a deadline passed) without a clean close handshake.
     AbnormalClosure,
     /// The connection is closed; nothing more can be sent or received.
@@ -77,6 +94,9 @@ impl fmt::Display for Error {
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Usage(e) => write!(f, "{e}"),
+            Error::Proxy(e) => write!(f, "{e}"),
+            #[cfg(feature = "rustls")]
+            Error::Tls(e) => write!(f, "TLS handshake failed: {e}"),
             Error::AbnormalClosure => f.write_str("connection closed without a close handshake"),
             Error::Closed => f.write_str("connection closed"),
             Error::BufferFull(_) => f.write_str("write buffer full: the peer is not reading"),
@@ -91,6 +111,9 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Usage(e) => Some(e),
+            Error::Proxy(e) => Some(e),
+            #[cfg(feature = "rustls")]
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -117,6 +140,12 @@ impl From<ProtocolError> for Error {
 impl From<UsageError> for Error {
     fn from(e: UsageError) -> Error {
         Error::Usage(Box::new(e))
+    }
+}
+
+impl From<ProxyError> for Error {
+    fn from(e: ProxyError) -> Error {
+        Error::Proxy(Box::new(e))
     }
 }
 
@@ -149,6 +178,23 @@ impl Error {
     pub fn usage(&self) -> Option<&UsageError> {
         match self {
             Error::Usage(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The proxy's error, if the tunnel through it could not be opened.
+    pub fn proxy(&self) -> Option<&ProxyError> {
+        match self {
+            Error::Proxy(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The TLS error, if the TLS handshake failed.
+    #[cfg(feature = "rustls")]
+    pub fn tls(&self) -> Option<&rustls::Error> {
+        match self {
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -265,19 +311,6 @@ pub(crate) fn conclude<T>(
             Err(rejected(rejection.status, &rejection.reason))
         }
     }
-}
-
-/// Where to open a TCP connection for `request`: the host (IPv6 without brackets) and
-/// port. TLS is the caller's: a `wss` request is refused here.
-fn tcp_target(request: &crate::handshake::ClientRequest) -> Result<(&str, u16), Error> {
-    if request.is_secure() {
-        return Err(UsageError::InvalidHandshakeInput(
-            "wss needs a TLS stream: connect it yourself and use client()",
-        )
-        .into());
-    }
-    let host = request.host().trim_start_matches('[').trim_end_matches(']');
-    Ok((host, request.effective_port()))
 }
 
 /// Why a server-side handshake did not produce a WebSocket.

@@ -41,14 +41,15 @@ use std::time::Duration;
 use std::vec::Vec;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use ::tokio::net::TcpStream;
 use futures_core::Stream;
 use futures_sink::Sink;
 
 mod inner;
 mod split;
+mod stream;
 
 pub use split::{ReadHalf, ReuniteError, WriteHalf};
+pub use stream::MaybeTlsStream;
 
 use super::driver::Driver;
 use super::{Decision, Error, accept_all, handshake};
@@ -73,21 +74,33 @@ where
     Acceptor::default().accept(stream).await
 }
 
-/// Connects to a `ws://` URL over TCP with the default limits.
-pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
+/// Connects to a `ws://` or `wss://` URL with the default limits, through the
+/// environment's proxy if it names one (see [`Connector`](crate::io::Connector)).
+/// `wss://` needs the feature `rustls`.
+pub async fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, HandshakeResponse), Error> {
     connect_with(&ClientRequest::from_url(url)?, Config::default()).await
 }
 
-/// Connects over TCP for `request` (which carries origin, subprotocols, headers). The
-/// connection and the handshake take at most the request's
-/// [`handshake_timeout`](ClientRequest::handshake_timeout) (default 10 s).
+/// Connects for `request` (which carries origin, subprotocols, headers) with the default
+/// [`Connector`](crate::io::Connector): the environment's proxy, the default TLS roots.
+/// The connection, the proxy's tunnel, the TLS handshake and the WebSocket handshake
+/// take at most the request's [`handshake_timeout`](ClientRequest::handshake_timeout)
+/// (default 10 s) together.
 pub async fn connect_with(
     request: &ClientRequest,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Error> {
+) -> Result<(WebSocket<MaybeTlsStream>, HandshakeResponse), Error> {
+    connect_with_connector(request, config, &crate::io::Connector::default()).await
+}
+
+/// [`connect_with`] with the proxy and the TLS configuration of `connector`.
+pub async fn connect_with_connector(
+    request: &ClientRequest,
+    config: Config,
+    connector: &crate::io::Connector,
+) -> Result<(WebSocket<MaybeTlsStream>, HandshakeResponse), Error> {
     within(request.handshake_timeout, async {
-        let stream = TcpStream::connect(super::tcp_target(request)?).await?;
-        stream.set_nodelay(true)?;
+        let stream = stream::open(connector, request).await?;
         client_handshake(stream, request, config).await
     })
     .await
