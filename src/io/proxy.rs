@@ -532,7 +532,7 @@ mod tests {
     fn parse_urls() {
         let p = Proxy::parse("proxy.example").unwrap();
         assert_eq!(
-            (p.host(), p.port(), p.authorization),
+            (p.host(), p.port(), p.authorization.as_deref()),
             ("proxy.example", 80, None)
         );
         let p = Proxy::parse("HTTP://[::1]:3128/").unwrap();
