@@ -89,6 +89,8 @@ pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "std")]
 pub mod io;
 pub mod mask;
@@ -111,7 +113,7 @@ pub use connection::{
 };
 pub use error::{ProtocolError, ReceiveError, UsageError};
 pub use frame::{FrameHeader, OpCode, Status};
-pub use message::{Message, MessageAssembler};
+pub use message::{CloseFrame, Message, MessageAssembler};
 pub use prepared::PreparedMessage;
 pub use reader::MessageReader;
 pub use utf8::Utf8Bytes;

@@ -28,14 +28,28 @@ pub enum Message {
     Ping(Bytes),
     /// A pong (at most 125 bytes).
     Pong(Bytes),
-    /// A Close frame. A `code` of 1005 ([`CloseCode::NO_STATUS_RECEIVED`]) stands for a
-    /// Close frame without a body.
-    Close {
-        /// The status code.
-        code: CloseCode,
-        /// The reason, possibly empty.
-        reason: Utf8Bytes,
-    },
+    /// A Close frame: its code and reason, or `None` for a Close frame without a body
+    /// (reported to the application as 1005, [`CloseCode::NO_STATUS_RECEIVED`]).
+    Close(Option<CloseFrame>),
+}
+
+/// The body of a Close frame (RFC 6455 §5.5.1): a status code and a UTF-8 reason.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CloseFrame {
+    /// The status code.
+    pub code: CloseCode,
+    /// The reason, possibly empty.
+    pub reason: Utf8Bytes,
+}
+
+impl CloseFrame {
+    /// A Close frame body with `code` and `reason`.
+    pub fn new(code: CloseCode, reason: impl Into<Utf8Bytes>) -> CloseFrame {
+        CloseFrame {
+            code,
+            reason: reason.into(),
+        }
+    }
 }
 
 impl Message {
@@ -59,11 +73,23 @@ impl Message {
         Message::Pong(data.into())
     }
 
-    /// A Close frame with `code` and `reason`.
+    /// A Close frame with `code` and `reason` (code 1005, [`CloseCode::NO_STATUS_RECEIVED`],
+    /// makes a Close frame without a body).
     pub fn close(code: CloseCode, reason: impl Into<Utf8Bytes>) -> Message {
-        Message::Close {
-            code,
-            reason: reason.into(),
+        let reason = reason.into();
+        if code == CloseCode::NO_STATUS_RECEIVED && reason.is_empty() {
+            return Message::Close(None);
+        }
+        Message::Close(Some(CloseFrame { code, reason }))
+    }
+
+    /// The code and reason of a Close frame: 1005 ([`CloseCode::NO_STATUS_RECEIVED`]) and
+    /// no reason for one without a body.
+    pub fn close_code(&self) -> Option<(CloseCode, &str)> {
+        match self {
+            Message::Close(Some(frame)) => Some((frame.code, frame.reason.as_str())),
+            Message::Close(None) => Some((CloseCode::NO_STATUS_RECEIVED, "")),
+            _ => None,
         }
     }
 
@@ -74,7 +100,7 @@ impl Message {
 
     /// Whether this is a Close frame.
     pub fn is_close(&self) -> bool {
-        matches!(self, Message::Close { .. })
+        matches!(self, Message::Close(_))
     }
 
     /// The text of a text message.
@@ -90,7 +116,8 @@ impl Message {
         match self {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
-            Message::Close { reason, .. } => reason.as_bytes(),
+            Message::Close(Some(frame)) => frame.reason.as_bytes(),
+            Message::Close(None) => &[],
         }
     }
 
@@ -99,7 +126,8 @@ impl Message {
         match self {
             Message::Text(t) => t.into_bytes(),
             Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
-            Message::Close { reason, .. } => reason.into_bytes(),
+            Message::Close(Some(frame)) => frame.reason.into_bytes(),
+            Message::Close(None) => Bytes::new(),
         }
     }
 
@@ -121,10 +149,7 @@ impl Message {
             Event::Binary(data) => Message::Binary(copy_bytes(data)),
             Event::Ping(data) => Message::Ping(Bytes::copy_from_slice(data)),
             Event::Pong(data) => Message::Pong(Bytes::copy_from_slice(data)),
-            Event::Close { code, reason } => Message::Close {
-                code,
-                reason: Utf8Bytes::from(reason),
-            },
+            Event::Close { code, reason } => Message::close(code, Utf8Bytes::from(reason)),
             Event::TextChunk { .. } | Event::BinaryChunk { .. } => return None,
         })
     }

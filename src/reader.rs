@@ -419,11 +419,10 @@ impl MessageReader {
         match kind {
             ControlKind::Ping => Message::Ping(payload),
             ControlKind::Pong => Message::Pong(payload),
-            ControlKind::Close(code) => Message::Close {
-                code,
-                // Validated by the connection; checked again, as it is short.
-                reason: Utf8Bytes::try_from(payload).unwrap_or_default(),
-            },
+            // Validated by the connection; checked again, as it is short.
+            ControlKind::Close(code) => {
+                Message::close(code, Utf8Bytes::try_from(payload).unwrap_or_default())
+            }
         }
     }
 

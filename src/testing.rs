@@ -14,7 +14,7 @@
 //! pair.drive();
 //! assert_eq!(
 //!     pair.client.recv(),
-//!     Some(Message::Close { code: CloseCode::NORMAL, reason: "bye".into() })
+//!     Some(Message::close(CloseCode::NORMAL, "bye"))
 //! );
 //! assert!(pair.client.conn.is_closed_cleanly() && pair.server.conn.is_closed_cleanly());
 //! assert!(pair.client.transport_closed() && pair.server.transport_closed());
@@ -100,7 +100,8 @@ impl Endpoint {
             Message::Binary(b) => self.conn.send_binary(b, out),
             Message::Ping(p) => self.conn.send_ping(p, out),
             Message::Pong(p) => self.conn.send_pong(p, out),
-            Message::Close { code, reason } => self.conn.close(*code, reason, out),
+            Message::Close(Some(frame)) => self.conn.close(frame.code, &frame.reason, out),
+            Message::Close(None) => self.conn.close(CloseCode::NO_STATUS_RECEIVED, "", out),
         }
     }
 

@@ -92,10 +92,7 @@ async fn tokio_server_blocking_client_all_sizes_then_client_closes() {
         // The server echoes the Close; then it closes TCP and the client sees the end.
         assert_eq!(
             socket.read().unwrap(),
-            Some(Message::Close {
-                code: CloseCode::new(4001),
-                reason: String::new().into()
-            })
+            Some(Message::close(CloseCode::new(4001), ""))
         );
         assert_eq!(socket.read().unwrap(), None);
         assert!(socket.connection().is_closed_cleanly());
@@ -149,10 +146,7 @@ async fn tokio_to_tokio_server_closes_with_code_and_reason() {
     socket.send(Message::text("hi")).await.unwrap();
     assert_eq!(
         socket.recv().await.unwrap(),
-        Some(Message::Close {
-            code: CloseCode::GOING_AWAY,
-            reason: "shutting down".into()
-        })
+        Some(Message::close(CloseCode::GOING_AWAY, "shutting down"))
     );
     assert_eq!(socket.recv().await.unwrap(), None);
     assert!(socket.connection().is_closed_cleanly());
@@ -320,7 +314,7 @@ async fn split_halves_answer_pings_while_the_writer_is_idle() {
     }
     loop {
         match socket.recv().await.unwrap() {
-            Some(Message::Close { code, .. }) => assert_eq!(code, CloseCode::NORMAL),
+            Some(Message::Close(Some(f))) => assert_eq!(f.code, CloseCode::NORMAL),
             Some(Message::Pong(_)) => {}
             Some(other) => panic!("unexpected {other:?}"),
             None => break,
@@ -366,7 +360,7 @@ async fn recv_is_cancellation_safe_in_select() {
                     assert!(payload == expected, "message {received} differs");
                     received += 1;
                 }
-                Some(Message::Close { .. }) => {}
+                Some(Message::Close(_)) => {}
                 Some(other) => panic!("unexpected {other:?}"),
                 None => break,
             },
@@ -632,10 +626,7 @@ async fn blocking_streaming_read_of_a_large_message() {
             })
         );
         // Back to whole messages: the Close, then the end.
-        assert!(matches!(
-            socket.read().unwrap(),
-            Some(Message::Close { .. })
-        ));
+        assert!(matches!(socket.read().unwrap(), Some(Message::Close(_))));
         assert_eq!(socket.read().unwrap(), None);
     })
     .await

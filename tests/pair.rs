@@ -7,10 +7,7 @@ use rfc6455::testing::Pair;
 use rfc6455::{CloseCode, Config, Message, MessageKind, ProtocolError, State, Timeout, UsageError};
 
 fn close(code: CloseCode, reason: &str) -> Message {
-    Message::Close {
-        code,
-        reason: reason.into(),
-    }
+    Message::close(code, reason)
 }
 
 #[test]

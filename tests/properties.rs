@@ -43,7 +43,7 @@ fn encode(role: Role, seed: u32, messages: &[Outgoing]) -> Vec<u8> {
             Message::Binary(b) => conn.send_binary(b, &mut out).unwrap(),
             Message::Ping(p) => conn.send_ping(p, &mut out).unwrap(),
             Message::Pong(p) => conn.send_pong(p, &mut out).unwrap(),
-            Message::Close { .. } => unreachable!("not generated"),
+            Message::Close(_) => unreachable!("not generated"),
         }
     }
     out

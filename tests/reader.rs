@@ -42,7 +42,10 @@ fn wire(messages: &[Message], deflate: bool) -> Vec<u8> {
             Message::Text(t) => c.send_text(t, &mut out).unwrap(),
             Message::Binary(b) => c.send_binary(b, &mut out).unwrap(),
             Message::Ping(p) => c.send_ping(p, &mut out).unwrap(),
-            Message::Close { code, reason } => c.close(*code, reason, &mut out).unwrap(),
+            Message::Close(Some(f)) => c.close(f.code, &f.reason, &mut out).unwrap(),
+            Message::Close(None) => c
+                .close(CloseCode::NO_STATUS_RECEIVED, "", &mut out)
+                .unwrap(),
             Message::Pong(p) => c.send_pong(p, &mut out).unwrap(),
         }
     }

@@ -1,106 +1,144 @@
 #!/usr/bin/env python3
-"""Prints the latest criterion results of a benchmark run as Markdown tables, with ratios.
+"""Prints one `cargo bench --bench compare` run as Markdown tables of ratios.
 
-    python3 benches/compare/table.py                      # benches/compare/target/criterion
-    python3 benches/compare/table.py target/criterion     # the main crate's benches
+    python3 benches/compare/table.py                     # target/compare/results.json
+    python3 benches/compare/table.py RESULTS.json
 
-For every group (decode_binary, encode_client, handshake, ...) and size: each line's
-throughput (frames/s and GiB/s of wire bytes) from criterion's median estimate, and for
-rfc6455 lines the ratio to the fastest peer line (tungstenite, fastwebsockets,
-tokio_websockets) and to the copy+unmask floor where there is one. Only the last run of each
-benchmark is read (criterion's `new/` directory), so run the whole comparison in one go for
-same-run ratios.
+Two tables, like with like: adapter vs adapter (rfc6455's tokio adapter over the best
+async peer, its blocking adapter over the best blocking peer) and core vs core (rfc6455's
+Connection and MessageReader over the best peer core). Each cell is the median over the
+run's rounds of the ratio within a round (above 1: rfc6455 is faster); where the group
+has a copy+unmask floor, the tokio adapter's share of it follows in a third table. Then
+every line's throughput, for reference.
 """
 
 import json
 import os
 import sys
 
-PEERS = ("tungstenite", "fastwebsockets", "tokio_websockets")
+HERE = os.path.dirname(os.path.abspath(__file__))
+GROUPS = (
+    "decode_binary",
+    "decode_text_ascii",
+    "decode_text_mixed",
+    "encode_client",
+    "encode_server",
+    "handshake",
+    "broadcast_10k",
+)
 
 
-def load(root):
-    results = {}
-    for dirpath, _dirs, files in os.walk(root):
-        if not dirpath.endswith(os.sep + "new") or "benchmark.json" not in files:
-            continue
-        with open(os.path.join(dirpath, "benchmark.json")) as f:
-            bench = json.load(f)
-        with open(os.path.join(dirpath, "estimates.json")) as f:
-            est = json.load(f)
-        ns = est["median"]["point_estimate"]
-        tp = bench.get("throughput") or {}
-        elements = bytes_ = None
-        if "ElementsAndBytes" in tp:
-            elements = tp["ElementsAndBytes"]["elements"]
-            bytes_ = tp["ElementsAndBytes"]["bytes"]
-        elif "Elements" in tp:
-            elements = tp["Elements"]
-        elif "Bytes" in tp:
-            bytes_ = tp["Bytes"]
-        group = bench["group_id"]
-        function = bench.get("function_id") or ""
-        value = bench.get("value_str") or ""
-        # The main crate's groups have one line each, named by the parameter only.
-        if not function:
-            function = "rfc6455"
-        # apply_mask names lines by size and parameters by offset: show sizes as rows.
-        if function.isdigit() and not value.isdigit():
-            function, value = value, function
-        results.setdefault(group, {}).setdefault(value, {})[function] = (ns, elements, bytes_)
-    return results
-
-
-def size_key(v):
+def size_label(size):
     try:
-        return (0, int(v))
+        n = int(size)
     except ValueError:
-        return (1, v)
+        return size
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return f"{n >> 20} MiB"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n >> 10} KiB"
+    return f"{n} B"
 
 
-def fmt_rate(ns, elements, bytes_):
-    parts = []
-    if elements:
-        per_s = elements / (ns / 1e9)
-        if per_s >= 1e6:
-            parts.append(f"{per_s / 1e6:.2f} M/s")
-        else:
-            parts.append(f"{per_s / 1e3:.1f} K/s")
-    if bytes_:
-        parts.append(f"{bytes_ / (ns / 1e9) / 2**30:.2f} GiB/s")
-    if not parts:
-        parts.append(f"{ns / 1e3:.2f} µs" if ns >= 1e3 else f"{ns:.0f} ns")
-    return ", ".join(parts)
+def load(path):
+    with open(path) as f:
+        rows = json.load(f)
+    by_group = {}
+    for r in rows:
+        by_group.setdefault(r["group"], {}).setdefault(r["size"], []).append(r)
+    return by_group
+
+
+def sizes_of(group_rows):
+    def key(s):
+        try:
+            return (0, int(s))
+        except ValueError:
+            return (1, s)
+
+    return sorted(group_rows, key=key)
+
+
+def fmt_ratio(r):
+    if r is None or r.get("ratio") is None:
+        return "–"
+    lo, hi = r.get("ratio_min"), r.get("ratio_max")
+    if lo is not None and hi is not None and hi - lo > 0.15 * r["ratio"]:
+        return f"{r['ratio']:.2f} ({lo:.2f}–{hi:.2f})"
+    return f"{r['ratio']:.2f}"
+
+
+def ratio_table(by_group, title, lines):
+    cols = [name for name, _ in lines]
+    print(f"### {title}\n")
+    print("| workload | size | " + " | ".join(label for _, label in lines) + " |")
+    print("|---|---|" + "---|" * len(lines))
+    for group in GROUPS:
+        if group not in by_group:
+            continue
+        for size in sizes_of(by_group[group]):
+            rows = {r["line"]: r for r in by_group[group][size]}
+            if not any(c in rows for c in cols):
+                continue
+            cells = [fmt_ratio(rows.get(c)) for c in cols]
+            print(f"| {group} | {size_label(size)} | " + " | ".join(cells) + " |")
+    print()
+
+
+def floor_table(by_group):
+    print("### Share of the copy+unmask floor (1.00 = as fast as copying the bytes)\n")
+    print("| workload | size | tokio adapter | blocking adapter | MessageReader | core |")
+    print("|---|---|---|---|---|---|")
+    for group in GROUPS:
+        for size in sizes_of(by_group.get(group, {})):
+            rows = {r["line"]: r for r in by_group[group][size]}
+            if not any(r.get("vs_floor") for r in rows.values()):
+                continue
+            cells = []
+            for name in ("rfc6455_tokio", "rfc6455_blocking", "rfc6455_reader", "rfc6455_core"):
+                v = rows.get(name, {}).get("vs_floor")
+                cells.append("–" if v is None else f"{v:.2f}")
+            print(f"| {group} | {size_label(size)} | " + " | ".join(cells) + " |")
+    print()
+
+
+def throughput_table(by_group):
+    print("### Throughput of every line (messages/s, GiB/s of wire bytes)\n")
+    print("| workload | size | line | level | msgs/s | GiB/s |")
+    print("|---|---|---|---|---|---|")
+    for group in GROUPS:
+        for size in sizes_of(by_group.get(group, {})):
+            for r in by_group[group][size]:
+                if not r.get("ns"):
+                    continue
+                per_s = r["elements"] / r["ns"] * 1e9
+                gib = r["bytes"] / r["ns"] * 1e9 / (1 << 30) if r.get("bytes") else 0
+                print(
+                    f"| {group} | {size_label(size)} | {r['line']} | {r['level']} "
+                    f"| {per_s / 1e6:.2f} M | {gib:.2f} |"
+                )
+    print()
 
 
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "target", "criterion")
-    results = load(root)
-    if not results:
-        sys.exit(f"no criterion results under {root}")
-    for group in sorted(results):
-        rows = results[group]
-        print(f"\n### {group}\n")
-        print("| size | line | time/iter | throughput | ÷ best peer | ÷ floor |")
-        print("| ---: | --- | ---: | ---: | ---: | ---: |")
-        for value in sorted(rows, key=size_key):
-            lines = rows[value]
-            peer_ns = [v[0] for n, v in lines.items() if n.startswith(PEERS)]
-            best_peer = min(peer_ns) if peer_ns else None
-            floor = lines.get("copy_unmask_floor")
-            if floor is None and group.startswith("decode") and group != "copy_unmask_floor":
-                # The main crate keeps the floor in a group of its own.
-                floor = results.get("copy_unmask_floor", {}).get(value, {}).get("rfc6455")
-            for name in sorted(lines, key=lambda n: (not n.startswith("copy"), not n.startswith("rfc6455"), n)):
-                ns, elements, bytes_ = lines[name]
-                vs_peer = vs_floor = ""
-                if name.startswith("rfc6455") and best_peer:
-                    vs_peer = f"{best_peer / ns:.2f}×"
-                if name.startswith("rfc6455") and floor:
-                    vs_floor = f"{floor[0] / ns:.2f}"
-                t = f"{ns / 1e6:.3f} ms" if ns >= 1e6 else (f"{ns / 1e3:.2f} µs" if ns >= 1e3 else f"{ns:.1f} ns")
-                print(f"| {value} | {name} | {t} | {fmt_rate(ns, elements, bytes_)} | {vs_peer} | {vs_floor} |")
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "target/compare/results.json")
+    by_group = load(path)
+    ratio_table(
+        by_group,
+        "Adapter vs adapter (rfc6455 ÷ best peer at the same level)",
+        [("rfc6455_tokio", "tokio adapter ÷ best async peer"),
+         ("rfc6455_tokio_prepared", "tokio, prepared ÷ best async peer"),
+         ("rfc6455_blocking", "blocking adapter ÷ best blocking peer")],
+    )
+    ratio_table(
+        by_group,
+        "Core vs core (rfc6455 ÷ best peer core)",
+        [("rfc6455_core", "Connection ÷ best core"),
+         ("rfc6455_reader", "MessageReader ÷ best core")],
+    )
+    floor_table(by_group)
+    if "--all" in sys.argv:
+        throughput_table(by_group)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::head::{self, Fields, HeadBuffer};
+use super::head::{self, Fields, HeadBuffer, HeaderFields};
 use super::{
     DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, Extension, HandshakeError, RejectedResponse,
     accept_key, has_token, is_safe_value, is_token, parse_extensions, trim,
@@ -264,6 +264,14 @@ impl ClientRequest {
         line("Upgrade", b"websocket");
         line("Connection", b"Upgrade");
         line("Sec-WebSocket-Key", key);
+        self.for_each_header(line);
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// The header fields every version of the handshake sends (HTTP/1.1 adds `Host`,
+    /// `Upgrade`, `Connection` and the key): version, origin, subprotocols, extension
+    /// offers and the application's own.
+    pub(crate) fn for_each_header(&self, mut line: impl FnMut(&str, &[u8])) {
         line("Sec-WebSocket-Version", b"13");
         if let Some(origin) = &self.origin {
             line("Origin", origin.as_bytes());
@@ -286,7 +294,97 @@ impl ClientRequest {
         for (name, value) in &self.headers {
             line(name, value.as_bytes());
         }
-        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Checks the request can be written, and what the client offered, to check the
+    /// answer against.
+    pub(crate) fn offers(&self) -> Result<Offers, UsageError> {
+        self.check()?;
+        Ok(Offers {
+            protocols: self.protocols.clone(),
+            extensions: self.extensions.iter().map(|e| e.name.clone()).collect(),
+            #[cfg(feature = "deflate")]
+            deflate: self.deflate.clone(),
+        })
+    }
+}
+
+/// What a client offered: the answer may select only from these.
+#[derive(Clone, Debug)]
+pub(crate) struct Offers {
+    protocols: Vec<String>,
+    extensions: Vec<String>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
+}
+
+impl Offers {
+    /// Checks the subprotocol and extensions of a successful answer (RFC 6455 §4.1) and
+    /// returns what was agreed.
+    pub(crate) fn negotiated<'a>(
+        &self,
+        fields: impl HeaderFields<'a>,
+        headers: Vec<(String, Vec<u8>)>,
+        leftover: Vec<u8>,
+    ) -> Result<HandshakeResponse, HandshakeError> {
+        // "If the response includes a |Sec-WebSocket-Extensions| header field and this
+        // header field indicates the use of an extension that was not present in the
+        // client's handshake [...], the client MUST _Fail the WebSocket Connection_."
+        let mut extensions = Vec::new();
+        for value in fields.all("sec-websocket-extensions") {
+            let value =
+                core::str::from_utf8(value).map_err(|_| HandshakeError::MalformedExtensions)?;
+            parse_extensions(value, &mut extensions)?;
+        }
+        #[cfg(feature = "deflate")]
+        let mut deflate = None;
+        for e in &extensions {
+            #[cfg(feature = "deflate")]
+            if let Some(config) = &self.deflate {
+                if e.name
+                    .eq_ignore_ascii_case(crate::deflate::PERMESSAGE_DEFLATE)
+                {
+                    // The server may accept one of our permessage-deflate offers, once.
+                    if deflate.is_some() {
+                        return Err(HandshakeError::InvalidExtensionResponse);
+                    }
+                    deflate = Some(config.accept_response(e)?);
+                    continue;
+                }
+            }
+            if !self
+                .extensions
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(&e.name))
+            {
+                return Err(HandshakeError::UnexpectedExtension);
+            }
+        }
+        // "If the response includes a |Sec-WebSocket-Protocol| header field and this header
+        // field indicates the use of a subprotocol that was not present in the client's
+        // handshake [...], the client MUST _Fail the WebSocket Connection_."
+        let mut protocols = fields.all("sec-websocket-protocol");
+        let protocol = match (protocols.next(), protocols.next()) {
+            (None, _) => None,
+            (Some(p), None) => {
+                let p = core::str::from_utf8(trim(p)).ok();
+                match p.filter(|p| self.protocols.iter().any(|o| o == p)) {
+                    Some(p) => Some(p.into()),
+                    None => return Err(HandshakeError::UnexpectedProtocol),
+                }
+            }
+            (Some(_), Some(_)) => return Err(HandshakeError::UnexpectedProtocol),
+        };
+        Ok(HandshakeResponse {
+            protocol,
+            extensions,
+            headers,
+            leftover,
+            #[cfg(feature = "deflate")]
+            deflate_config: deflate.is_some().then(|| self.deflate.clone()).flatten(),
+            #[cfg(feature = "deflate")]
+            deflate,
+        })
     }
 }
 
@@ -366,11 +464,8 @@ pub struct ClientHandshake {
     head: HeadBuffer,
     max_headers: usize,
     accept: [u8; 28],
-    protocols: Vec<String>,
-    extensions: Vec<String>,
+    offers: Offers,
     done: bool,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl ClientHandshake {
@@ -387,20 +482,15 @@ impl ClientHandshake {
         nonce: [u8; 16],
         out: &mut Vec<u8>,
     ) -> Result<ClientHandshake, UsageError> {
-        request.check()?;
-        let mut key = [0u8; 24];
-        // 16 bytes always encode to exactly 24 base64 characters.
-        let _ = STANDARD.encode_slice(nonce, &mut key);
+        let offers = request.offers()?;
+        let key = encode_key(nonce);
         request.write(&key, out);
         Ok(ClientHandshake {
             head: HeadBuffer::new(request.max_head_size),
             max_headers: request.max_headers,
             accept: accept_key(&key),
-            protocols: request.protocols.clone(),
-            extensions: request.extensions.iter().map(|e| e.name.clone()).collect(),
+            offers,
             done: false,
-            #[cfg(feature = "deflate")]
-            deflate: request.deflate.clone(),
         })
     }
 
@@ -472,88 +562,9 @@ impl ClientHandshake {
                 headers,
             })));
         }
-        // "If the response lacks an |Upgrade| header field or the |Upgrade| header field
-        // contains a value that is not an ASCII case-insensitive match for the value
-        // "websocket", the client MUST _Fail the WebSocket Connection_."
-        if !fields
-            .get("upgrade")
-            .is_some_and(|v| trim(v).eq_ignore_ascii_case(b"websocket"))
-        {
-            return Err(HandshakeError::ResponseNotUpgrade);
-        }
-        // "If the response lacks a |Connection| header field or the |Connection| header
-        // field doesn't contain a token that is an ASCII case-insensitive match for the
-        // value "Upgrade", the client MUST _Fail the WebSocket Connection_."
-        if !fields.all("connection").any(|v| has_token(v, "upgrade")) {
-            return Err(HandshakeError::ResponseMissingConnectionUpgrade);
-        }
-        // "If the |Sec-WebSocket-Accept| contains a value other than the base64-encoded
-        // SHA-1 of the concatenation of the |Sec-WebSocket-Key| (as a string, not base64-
-        // decoded) with the string "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" but ignoring any
-        // leading and trailing whitespace, the client MUST _Fail the WebSocket Connection_."
-        let mut accepts = fields.all("sec-websocket-accept");
-        match (accepts.next(), accepts.next()) {
-            (Some(v), None) if trim(v) == self.accept => {}
-            _ => return Err(HandshakeError::InvalidAccept),
-        }
-        // "If the response includes a |Sec-WebSocket-Extensions| header field and this
-        // header field indicates the use of an extension that was not present in the
-        // client's handshake [...], the client MUST _Fail the WebSocket Connection_."
-        let mut extensions = Vec::new();
-        for value in fields.all("sec-websocket-extensions") {
-            let value =
-                core::str::from_utf8(value).map_err(|_| HandshakeError::MalformedExtensions)?;
-            parse_extensions(value, &mut extensions)?;
-        }
-        #[cfg(feature = "deflate")]
-        let mut deflate = None;
-        for e in &extensions {
-            #[cfg(feature = "deflate")]
-            if let Some(config) = &self.deflate {
-                if e.name
-                    .eq_ignore_ascii_case(crate::deflate::PERMESSAGE_DEFLATE)
-                {
-                    // The server may accept one of our permessage-deflate offers, once.
-                    if deflate.is_some() {
-                        return Err(HandshakeError::InvalidExtensionResponse);
-                    }
-                    deflate = Some(config.accept_response(e)?);
-                    continue;
-                }
-            }
-            if !self
-                .extensions
-                .iter()
-                .any(|o| o.eq_ignore_ascii_case(&e.name))
-            {
-                return Err(HandshakeError::UnexpectedExtension);
-            }
-        }
-        // "If the response includes a |Sec-WebSocket-Protocol| header field and this header
-        // field indicates the use of a subprotocol that was not present in the client's
-        // handshake [...], the client MUST _Fail the WebSocket Connection_."
-        let mut protocols = fields.all("sec-websocket-protocol");
-        let protocol = match (protocols.next(), protocols.next()) {
-            (None, _) => None,
-            (Some(p), None) => {
-                let p = core::str::from_utf8(trim(p)).ok();
-                match p.filter(|p| self.protocols.iter().any(|o| o == p)) {
-                    Some(p) => Some(p.into()),
-                    None => return Err(HandshakeError::UnexpectedProtocol),
-                }
-            }
-            (Some(_), Some(_)) => return Err(HandshakeError::UnexpectedProtocol),
-        };
-        Ok(HandshakeResponse {
-            protocol,
-            extensions,
-            headers,
-            leftover: self.head.leftover().to_vec(),
-            #[cfg(feature = "deflate")]
-            deflate_config: deflate.is_some().then(|| self.deflate.clone()).flatten(),
-            #[cfg(feature = "deflate")]
-            deflate,
-        })
+        check_upgrade_response(fields, &self.accept)?;
+        self.offers
+            .negotiated(fields, headers, self.head.leftover().to_vec())
     }
 
     /// Bytes received after the response head: the start of the WebSocket stream.
@@ -565,4 +576,46 @@ impl ClientHandshake {
     pub fn into_leftover(self) -> Vec<u8> {
         self.head.into_leftover()
     }
+}
+
+/// The `Sec-WebSocket-Key` for a nonce: its base64 (§4.1: "a nonce consisting of a randomly
+/// selected 16-byte value that has been base64-encoded").
+pub(crate) fn encode_key(nonce: [u8; 16]) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    // 16 bytes always encode to exactly 24 base64 characters.
+    let _ = STANDARD.encode_slice(nonce, &mut key);
+    key
+}
+
+/// RFC 6455 §4.1 on the header fields of a `101` answer: `Upgrade`, `Connection` and the
+/// `Sec-WebSocket-Accept` expected for our key.
+pub(crate) fn check_upgrade_response<'a>(
+    fields: impl HeaderFields<'a>,
+    accept: &[u8; 28],
+) -> Result<(), HandshakeError> {
+    // "If the response lacks an |Upgrade| header field or the |Upgrade| header field
+    // contains a value that is not an ASCII case-insensitive match for the value
+    // "websocket", the client MUST _Fail the WebSocket Connection_."
+    if !fields
+        .get("upgrade")
+        .is_some_and(|v| trim(v).eq_ignore_ascii_case(b"websocket"))
+    {
+        return Err(HandshakeError::ResponseNotUpgrade);
+    }
+    // "If the response lacks a |Connection| header field or the |Connection| header
+    // field doesn't contain a token that is an ASCII case-insensitive match for the
+    // value "Upgrade", the client MUST _Fail the WebSocket Connection_."
+    if !fields.all("connection").any(|v| has_token(v, "upgrade")) {
+        return Err(HandshakeError::ResponseMissingConnectionUpgrade);
+    }
+    // "If the |Sec-WebSocket-Accept| contains a value other than the base64-encoded
+    // SHA-1 of the concatenation of the |Sec-WebSocket-Key| (as a string, not base64-
+    // decoded) with the string "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" but ignoring any
+    // leading and trailing whitespace, the client MUST _Fail the WebSocket Connection_."
+    let mut accepts = fields.all("sec-websocket-accept");
+    match (accepts.next(), accepts.next()) {
+        (Some(v), None) if trim(v) == accept => {}
+        _ => return Err(HandshakeError::InvalidAccept),
+    }
+    Ok(())
 }

@@ -39,6 +39,9 @@ pub enum HandshakeError {
     MissingConnectionUpgrade,
     /// `Sec-WebSocket-Key` missing, repeated, or not 16 bytes of base64 (§4.2.1 item 5; 400).
     InvalidKey,
+    /// An HTTP/2 or HTTP/3 request that is not an extended CONNECT with `:protocol`
+    /// `websocket` and `:scheme` `http` or `https` (RFC 8441 §4, RFC 9220; 400).
+    NotExtendedConnect,
     /// `Sec-WebSocket-Version` missing (400).
     MissingVersion,
     /// `Sec-WebSocket-Version` was not 13 (§4.2.2; 426 with `Sec-WebSocket-Version: 13`).
@@ -119,6 +122,9 @@ impl HandshakeError {
             HandshakeError::NotWebSocketUpgrade => "missing or invalid Upgrade: websocket header",
             HandshakeError::MissingConnectionUpgrade => "missing Connection: Upgrade header",
             HandshakeError::InvalidKey => "missing or invalid Sec-WebSocket-Key",
+            HandshakeError::NotExtendedConnect => {
+                "HTTP/2 and HTTP/3 WebSocket handshakes must be a CONNECT with :protocol websocket"
+            }
             HandshakeError::MissingVersion => "missing Sec-WebSocket-Version",
             HandshakeError::UnsupportedVersion => "unsupported Sec-WebSocket-Version",
             HandshakeError::OriginRejected => "origin not allowed",

@@ -208,6 +208,43 @@ pub(crate) fn header_spans(buf: &[u8], headers: &[httparse::Header<'_>]) -> Vec<
         .collect()
 }
 
+/// Header fields from any source — a parsed HTTP/1 head ([`Fields`]) or an
+/// `http::HeaderMap` — as the handshake checks read them.
+pub(crate) trait HeaderFields<'a>: Copy {
+    /// Every value of header `name` (lowercase), in order.
+    fn all(self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a;
+
+    /// The first value of header `name`.
+    fn get(self, name: &'a str) -> Option<&'a [u8]> {
+        self.all(name).next()
+    }
+
+    /// Whether any value of header `name` contains `token` in its comma-separated list.
+    fn has_token(self, name: &'a str, token: &str) -> bool {
+        self.all(name).any(|v| super::has_token(v, token))
+    }
+
+    /// The comma-separated elements of every value of `name`, trimmed, empty ones skipped.
+    fn list(self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.all(name).flat_map(|v| {
+            v.split(|&b| b == b',')
+                .map(super::trim)
+                .filter(|t| !t.is_empty())
+                .filter_map(|t| core::str::from_utf8(t).ok())
+        })
+    }
+}
+
+impl<'a> HeaderFields<'a> for Fields<'a> {
+    fn all(self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        Fields::all(self, name)
+    }
+
+    fn get(self, name: &'a str) -> Option<&'a [u8]> {
+        Fields::get(self, name)
+    }
+}
+
 /// A borrowed view of header fields.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fields<'a> {
@@ -252,21 +289,6 @@ impl<'a> Fields<'a> {
                         .eq_ignore_ascii_case(name.as_bytes())
             })
             .map(|s| &buf[s.value.start as usize..s.value.end as usize])
-    }
-
-    /// Whether any value of header `name` contains `token` in its comma-separated list.
-    pub(crate) fn has_token(self, name: &'a str, token: &str) -> bool {
-        self.all(name).any(|v| super::has_token(v, token))
-    }
-
-    /// The comma-separated elements of every value of `name`, trimmed, empty ones skipped.
-    pub(crate) fn list(self, name: &'a str) -> impl Iterator<Item = &'a str> {
-        self.all(name).flat_map(|v| {
-            v.split(|&b| b == b',')
-                .map(super::trim)
-                .filter(|t| !t.is_empty())
-                .filter_map(|t| core::str::from_utf8(t).ok())
-        })
     }
 }
 

@@ -11,14 +11,14 @@
 //! take them with `leftover()` and pass them to [`Connection::receive`](crate::Connection::receive)
 //! first.
 
-mod client;
+pub(crate) mod client;
 #[cfg(feature = "deflate")]
 mod deflate;
 mod error;
 mod extension;
-mod head;
+pub(crate) mod head;
 mod origin;
-mod server;
+pub(crate) mod server;
 
 pub use client::{
     ClientHandshake, ClientRequest, DEFAULT_CLIENT_HANDSHAKE_TIMEOUT, HandshakeResponse,

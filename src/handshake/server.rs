@@ -9,7 +9,7 @@ use core::ops::Range;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::head::{self, Fields, HeadBuffer, HeaderSpan, MAX_HEADERS_CAP};
+use super::head::{self, Fields, HeadBuffer, HeaderFields, HeaderSpan, MAX_HEADERS_CAP};
 use super::{
     AllowedOrigins, DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS, Extension, HandshakeError,
     accept_key, is_safe_value, is_token, parse_extensions,
@@ -169,14 +169,20 @@ impl ServerConfig {
     /// The first requirement not met; [`HandshakeError::write_response`] answers it.
     pub fn check(&self, request: &Request<'_>) -> Result<(), HandshakeError> {
         request.validate()?;
+        self.check_origin(request.header("origin"), request.header("host"))
+    }
+
+    /// The origin policy, for a request whose authority is `host`.
+    pub(crate) fn check_origin(
+        &self,
+        origin: Option<&[u8]>,
+        host: Option<&[u8]>,
+    ) -> Result<(), HandshakeError> {
         // §10.2: "servers that are not intended to process input from any web page but only
         // for certain sites SHOULD verify the |Origin| field is an origin they expect. If the
         // origin indicated is unacceptable to the server, then it SHOULD respond to the
         // WebSocket handshake with a reply containing HTTP 403 Forbidden status code."
-        if !self
-            .origins
-            .is_allowed(request.header("origin"), request.header("host"))
-        {
+        if !self.origins.is_allowed(origin, host) {
             return Err(HandshakeError::OriginRejected);
         }
         Ok(())
@@ -188,6 +194,18 @@ impl ServerConfig {
         options: &AcceptOptions,
     ) -> Result<([u8; 28], Accepted), HandshakeError> {
         self.check(request)?;
+        let accepted = self.negotiate_fields(request.fields, request.leftover, options)?;
+        Ok((accept_key(request.key().unwrap_or_default()), accepted))
+    }
+
+    /// Subprotocol and extension negotiation on a request already checked, whatever its
+    /// HTTP version.
+    pub(crate) fn negotiate_fields<'a>(
+        &self,
+        fields: impl HeaderFields<'a>,
+        leftover: &[u8],
+        options: &AcceptOptions,
+    ) -> Result<Accepted, HandshakeError> {
         for (name, value) in &options.headers {
             if !is_token(name) || !is_safe_value(value) {
                 return Err(HandshakeError::Usage(UsageError::InvalidHandshakeInput(
@@ -195,7 +213,7 @@ impl ServerConfig {
                 )));
             }
         }
-        let offered: Vec<&str> = request.protocols().collect();
+        let offered: Vec<&str> = fields.list("sec-websocket-protocol").collect();
         // §4.2.2: "The value chosen MUST be derived from the client's handshake,
         // specifically by selecting one of the values from the |Sec-WebSocket-Protocol|
         // field".
@@ -213,21 +231,21 @@ impl ServerConfig {
         #[allow(unused_mut)]
         let mut accepted = Accepted {
             protocol,
-            leftover: request.leftover().to_vec(),
+            leftover: leftover.to_vec(),
             ..Accepted::default()
         };
         // RFC 7692 §5: the server accepts at most one permessage-deflate offer; offers it
         // cannot parse or does not support are declined, not rejected.
         #[cfg(feature = "deflate")]
         if let Some(config) = &self.deflate {
-            let offers = request.extensions().unwrap_or_default();
+            let offers = extensions_of(fields).unwrap_or_default();
             if let Some((params, response)) = config.accept_offers(&offers) {
                 accepted.extensions.push(response);
                 accepted.deflate = Some(params);
                 accepted.deflate_config = Some(config.clone());
             }
         }
-        Ok((accept_key(request.key().unwrap_or_default()), accepted))
+        Ok(accepted)
     }
 
     fn select_protocol<'a>(&self, offered: &[&'a str]) -> Option<&'a str> {
@@ -534,13 +552,7 @@ impl<'a> Request<'a> {
     ///
     /// [`HandshakeError::MalformedExtensions`] when a value does not follow RFC 6455 §9.1.
     pub fn extensions(&self) -> Result<Vec<Extension>, HandshakeError> {
-        let mut out = Vec::new();
-        for value in self.fields.all("sec-websocket-extensions") {
-            let value =
-                core::str::from_utf8(value).map_err(|_| HandshakeError::MalformedExtensions)?;
-            parse_extensions(value, &mut out)?;
-        }
-        Ok(out)
+        extensions_of(self.fields)
     }
 
     /// The `Sec-WebSocket-Key` header.
@@ -569,43 +581,63 @@ impl<'a> Request<'a> {
         if self.version < 1 {
             return Err(HandshakeError::HttpVersion);
         }
-        // 2: "A |Host| header field containing the server's authority."
-        if self
-            .header("host")
-            .is_none_or(|h| super::trim(h).is_empty())
-        {
-            return Err(HandshakeError::MissingHost);
-        }
-        // 3: "An |Upgrade| header field containing the value "websocket", treated as an
-        // ASCII case-insensitive value."
-        if !self.fields.has_token("upgrade", "websocket") {
-            return Err(HandshakeError::NotWebSocketUpgrade);
-        }
-        // 4: "A |Connection| header field that includes the token "Upgrade", treated as an
-        // ASCII case-insensitive value."
-        if !self.fields.has_token("connection", "upgrade") {
-            return Err(HandshakeError::MissingConnectionUpgrade);
-        }
-        // 5: "A |Sec-WebSocket-Key| header field with a base64-encoded value that, when
-        // decoded, is 16 bytes in length." (§11.3.1: it "MUST NOT appear more than once".)
-        let mut keys = self.fields.all("sec-websocket-key");
-        let (Some(key), None) = (keys.next(), keys.next()) else {
-            return Err(HandshakeError::InvalidKey);
-        };
-        let mut decoded = [0u8; 18];
-        if STANDARD.decode_slice(super::trim(key), &mut decoded) != Ok(16) {
-            return Err(HandshakeError::InvalidKey);
-        }
-        // 6: "A |Sec-WebSocket-Version| header field, with a value of 13." §4.2.2: otherwise
-        // "send an appropriate HTTP error code (such as 426 Upgrade Required) and a
-        // |Sec-WebSocket-Version| header field indicating the version(s) the server is
-        // capable of understanding."
-        let mut versions = self.fields.all("sec-websocket-version");
-        match (versions.next(), versions.next()) {
-            (None, _) => Err(HandshakeError::MissingVersion),
-            (Some(v), None) if super::trim(v) == b"13" => Ok(()),
-            _ => Err(HandshakeError::UnsupportedVersion),
-        }
+        validate_upgrade_fields(self.fields)
+    }
+}
+
+/// The `Sec-WebSocket-Extensions` offers of a request, in order.
+pub(crate) fn extensions_of<'a>(
+    fields: impl HeaderFields<'a>,
+) -> Result<Vec<Extension>, HandshakeError> {
+    let mut out = Vec::new();
+    for value in fields.all("sec-websocket-extensions") {
+        let value = core::str::from_utf8(value).map_err(|_| HandshakeError::MalformedExtensions)?;
+        parse_extensions(value, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// RFC 6455 §4.2.1 items 2–6 on the header fields of an HTTP/1.1 GET.
+pub(crate) fn validate_upgrade_fields<'a>(
+    fields: impl HeaderFields<'a>,
+) -> Result<(), HandshakeError> {
+    // 2: "A |Host| header field containing the server's authority."
+    if fields.get("host").is_none_or(|h| super::trim(h).is_empty()) {
+        return Err(HandshakeError::MissingHost);
+    }
+    // 3: "An |Upgrade| header field containing the value "websocket", treated as an
+    // ASCII case-insensitive value."
+    if !fields.has_token("upgrade", "websocket") {
+        return Err(HandshakeError::NotWebSocketUpgrade);
+    }
+    // 4: "A |Connection| header field that includes the token "Upgrade", treated as an
+    // ASCII case-insensitive value."
+    if !fields.has_token("connection", "upgrade") {
+        return Err(HandshakeError::MissingConnectionUpgrade);
+    }
+    // 5: "A |Sec-WebSocket-Key| header field with a base64-encoded value that, when
+    // decoded, is 16 bytes in length." (§11.3.1: it "MUST NOT appear more than once".)
+    let mut keys = fields.all("sec-websocket-key");
+    let (Some(key), None) = (keys.next(), keys.next()) else {
+        return Err(HandshakeError::InvalidKey);
+    };
+    let mut decoded = [0u8; 18];
+    if STANDARD.decode_slice(super::trim(key), &mut decoded) != Ok(16) {
+        return Err(HandshakeError::InvalidKey);
+    }
+    validate_version(fields)
+}
+
+/// §4.2.1 item 6: "A |Sec-WebSocket-Version| header field, with a value of 13." §4.2.2:
+/// otherwise "send an appropriate HTTP error code (such as 426 Upgrade Required) and a
+/// |Sec-WebSocket-Version| header field indicating the version(s) the server is capable of
+/// understanding."
+pub(crate) fn validate_version<'a>(fields: impl HeaderFields<'a>) -> Result<(), HandshakeError> {
+    let mut versions = fields.all("sec-websocket-version");
+    match (versions.next(), versions.next()) {
+        (None, _) => Err(HandshakeError::MissingVersion),
+        (Some(v), None) if super::trim(v) == b"13" => Ok(()),
+        _ => Err(HandshakeError::UnsupportedVersion),
     }
 }
 

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::Error;
 use super::buffer::WriteQueue;
+use crate::close::CloseCode;
 use crate::connection::{Connection, MessageKind, Role, Timeout};
 use crate::error::{ProtocolError, UsageError};
 use crate::message::Message;
@@ -113,9 +114,12 @@ impl Driver {
             Message::Binary(data) => self.send_data(MessageKind::Binary, data)?,
             Message::Ping(p) => self.writer.encode(|out| conn.send_ping(&p, out))?,
             Message::Pong(p) => self.writer.encode(|out| conn.send_pong(&p, out))?,
-            Message::Close { code, reason } => {
-                self.writer.encode(|out| conn.close(code, &reason, out))?
-            }
+            Message::Close(Some(frame)) => self
+                .writer
+                .encode(|out| conn.close(frame.code, &frame.reason, out))?,
+            Message::Close(None) => self
+                .writer
+                .encode(|out| conn.close(CloseCode::NO_STATUS_RECEIVED, "", out))?,
         }
         Ok(())
     }
