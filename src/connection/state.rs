@@ -90,10 +90,11 @@ impl Lifecycle {
 
     /// Pongs owed for pings received before the peer's Close may still be sent: §5.5.1
     /// forbids only data frames after our Close, and §5.5.2 requires the Pong. Not once the
-    /// connection failed or the transport ended.
+    /// connection failed, the transport ended, or the close timeout passed (the transport
+    /// is to be closed: nothing more is written).
     #[inline]
     pub(crate) fn may_send_pongs(&self) -> bool {
-        matches!(self.ending, Ending::None | Ending::Clean)
+        matches!(self.ending, Ending::None | Ending::Clean) && !self.timed_out
     }
 
     /// Our Close frame is on its way (or already sent).
