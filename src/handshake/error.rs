@@ -66,6 +66,9 @@ pub enum HandshakeError {
     /// The server's parameters for an offered extension are invalid or unsupported
     /// (RFC 7692 §7.1; client side).
     InvalidExtensionResponse,
+    /// The HTTP/2 server did not send `SETTINGS_ENABLE_CONNECT_PROTOCOL` = 1: it does not
+    /// take WebSockets over HTTP/2 (RFC 8441 §3; client side).
+    ExtendedConnectDisabled,
     /// The application's own choices could not be used (e.g. a subprotocol the client did
     /// not offer, a header value with CR/LF); a server answers 500.
     Usage(UsageError),
@@ -138,6 +141,9 @@ impl HandshakeError {
             HandshakeError::UnexpectedProtocol => "server selected a subprotocol not offered",
             HandshakeError::UnexpectedExtension => "server accepted an extension not offered",
             HandshakeError::InvalidExtensionResponse => "invalid extension parameters in response",
+            HandshakeError::ExtendedConnectDisabled => {
+                "the HTTP/2 server does not enable the extended CONNECT protocol"
+            }
             HandshakeError::Usage(_) => "internal error",
         }
     }

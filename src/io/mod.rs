@@ -16,7 +16,11 @@ pub mod blocking;
 mod buffer;
 mod connector;
 mod driver;
+#[cfg(feature = "h2")]
+pub mod h2;
 mod handshake;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod proxy;
 #[cfg(feature = "rustls")]
 pub mod tls;

@@ -141,7 +141,7 @@ where
 }
 
 /// Runs `future` for at most `limit`: past it, an `Io` error of kind `TimedOut`.
-async fn within<T>(
+pub(crate) async fn within<T>(
     limit: Option<Duration>,
     future: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
@@ -191,6 +191,21 @@ impl Acceptor {
     pub fn high_water(mut self, bytes: usize) -> Acceptor {
         self.high_water = bytes;
         self
+    }
+
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    pub(crate) fn server_config(&self) -> &ServerConfig {
+        &self.handshake
+    }
+
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    pub(crate) fn connection_config(&self) -> &Config {
+        &self.config
+    }
+
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    pub(crate) fn high_water_mark(&self) -> usize {
+        self.high_water
     }
 
     /// Accepts with the configured policies.
