@@ -568,3 +568,29 @@ fn times_going_backwards_do_not_panic_or_fire() {
         (Transmit::Frame, "h\n".into())
     );
 }
+
+#[test]
+fn prepared_messages_share_one_escaping() {
+    let broadcast = rfc6455_sockjs::PreparedMessage::new("to all \u{2028}");
+    let mut a = new_session(secs(0));
+    let mut b = new_session(secs(0));
+    let ra = attach(&mut a, Framing::WebSocket, secs(0));
+    let rb = attach(&mut b, Framing::Xhr, secs(0));
+    let _ = (poll(&mut a, ra, secs(0)), poll(&mut b, rb, secs(0)));
+    a.send_prepared(&broadcast).unwrap();
+    b.send_prepared(&broadcast).unwrap();
+    assert!(a.wants_transmit());
+    assert!(!b.wants_transmit()); // no receiver attached: the queue waits
+    assert_eq!(
+        poll(&mut a, ra, secs(0)),
+        (Transmit::Frame, "a[\"to all \\u2028\"]".into())
+    );
+    let rb = attach(&mut b, Framing::Xhr, secs(1));
+    assert!(b.wants_transmit());
+    assert_eq!(
+        poll(&mut b, rb, secs(1)),
+        (Transmit::LastFrame, "a[\"to all \\u2028\"]\n".into())
+    );
+    b.close(1000, "Normal closure").unwrap();
+    assert_eq!(b.send_prepared(&broadcast), Err(SendError::Closed));
+}
