@@ -30,6 +30,8 @@ pub struct ClientConfig {
     /// How much longer than the negotiated interval the server may stay silent before it
     /// is declared dead, in percent of the interval (default 50).
     pub heart_beat_margin_percent: u32,
+    /// More CONNECT headers (a broker's `client-id`, ...), after the standard ones.
+    pub connect_headers: alloc::vec::Vec<(String, String)>,
 }
 
 impl ClientConfig {
@@ -45,7 +47,15 @@ impl ClientConfig {
                 receive_ms: 10_000,
             },
             heart_beat_margin_percent: 50,
+            connect_headers: alloc::vec::Vec::new(),
         }
+    }
+
+    /// Adds a CONNECT header.
+    #[must_use]
+    pub fn connect_header(mut self, name: &str, value: &str) -> ClientConfig {
+        self.connect_headers.push((name.into(), value.into()));
+        self
     }
 
     /// Sets the `login` and `passcode` headers.
@@ -140,8 +150,8 @@ impl ClientSession {
     ///
     /// # Errors
     ///
-    /// [`UsageError::Encode`] if the host, login or passcode contain CR or LF (CONNECT
-    /// headers are not escaped).
+    /// [`UsageError::Encode`] if a CONNECT header contains CR or LF, or a name contains a
+    /// colon (CONNECT headers are not escaped).
     pub fn new(config: ClientConfig) -> Result<ClientSession, UsageError> {
         // "STOMP 1.2 clients MUST set the following headers: accept-version ... host"
         let mut connect = Frame::new(Command::Connect)
@@ -153,6 +163,9 @@ impl ClientSession {
         }
         if let Some(passcode) = &config.passcode {
             connect.push_header("passcode", passcode);
+        }
+        for (name, value) in &config.connect_headers {
+            connect.push_header(name, value);
         }
         let mut outbox = Outbox::default();
         outbox.push_frame(&connect)?;

@@ -28,6 +28,7 @@ fn connect_with_credentials_and_heart_beats() {
     };
     let client = ClientConfig::new("/")
         .credentials("guest", "guest")
+        .connect_header("client-id", "c:1")
         .heart_beat(HeartBeat {
             send_ms: 1000,
             receive_ms: 2000,
@@ -41,7 +42,7 @@ fn connect_with_credentials_and_heart_beats() {
     assert_eq!(
         text(&pair.to_server),
         [
-            "CONNECT\naccept-version:1.1,1.2\nhost:/\nheart-beat:1000,2000\nlogin:guest\npasscode:guest\n\n^@"
+            "CONNECT\naccept-version:1.1,1.2\nhost:/\nheart-beat:1000,2000\nlogin:guest\npasscode:guest\nclient-id:c:1\n\n^@"
         ]
     );
     let Some(ServerEvent::Connect(request)) = pair.server_events.pop_front() else {
@@ -404,4 +405,19 @@ fn frames_split_across_messages_and_several_in_one() {
         })
         .collect();
     assert_eq!(bodies, ["1", "2", "3", "4"].map(Bytes::from));
+}
+
+#[test]
+fn connect_headers_that_cannot_be_written_unescaped_are_refused() {
+    use rfc6455_stomp::EncodeError;
+    let config = ClientConfig::new("h").connect_header("a:b", "v");
+    assert_eq!(
+        ClientSession::new(config).err(),
+        Some(UsageError::Encode(EncodeError::Unescapable))
+    );
+    let config = ClientConfig::new("h\n");
+    assert_eq!(
+        ClientSession::new(config).err(),
+        Some(UsageError::Encode(EncodeError::Unescapable))
+    );
 }
