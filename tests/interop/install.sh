@@ -2,7 +2,7 @@
 # Idempotent installer for the interop peers used by tests/interop/run.sh.
 #
 # Installs:
-#   * Debian packages: chromium, nginx (+ fonts, python3-venv / nodejs if missing)
+#   * Debian packages: chromium, nginx, tinyproxy, openssl (+ fonts, python3-venv / nodejs if missing)
 #   * a Python virtualenv with `websockets`   -> $INTEROP_HOME/venv
 #   * node_modules with `ws`, `puppeteer-core` -> $INTEROP_HOME/node/node_modules
 #
@@ -26,6 +26,7 @@ mkdir -p "$INTEROP_HOME"
 
 # ---------------------------------------------------------------- apt ------
 have_nginx() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
+have_tinyproxy() { command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ]; }
 have_chromium() { [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; }
 have_venv() { command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; }
 have_node() {
@@ -36,6 +37,9 @@ have_node() {
 pkgs=()
 have_chromium || pkgs+=(chromium)
 have_nginx || pkgs+=(nginx)
+# The HTTP CONNECT proxy of the echo-client-proxy check, and the test CA's openssl.
+have_tinyproxy || pkgs+=(tinyproxy)
+command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
 # Fonts only matter for readable screenshots; cheap, so ensure one is there.
 [ -d /usr/share/fonts/truetype/dejavu ] || pkgs+=(fonts-dejavu-core)
 have_venv || pkgs+=(python3 python3-venv)
@@ -63,6 +67,8 @@ else
 fi
 have_chromium || die "chromium not found at ${CHROMIUM:-/usr/bin/chromium}"
 have_nginx || die "nginx not found"
+have_tinyproxy || die "tinyproxy not found"
+command -v openssl >/dev/null 2>&1 || die "openssl not found"
 have_node || die "node >= 18 and npm are required"
 
 # ---------------------------------------------------------------- python ---
@@ -113,4 +119,5 @@ NODE_PATH="$NODE_DIR/node_modules" node -e '
 
 log "chromium: $("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null || echo '?')"
 log "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1)"
+log "tinyproxy: $( (tinyproxy -v || /usr/bin/tinyproxy -v) 2>&1)"
 log "done (INTEROP_HOME=$INTEROP_HOME)"

@@ -2,6 +2,11 @@
 """Python `websockets` server used to test OUR echo_client.
 
 Usage: py_peer_server.py HOST:PORT [--result FILE] [--timeout SECONDS]
+                         [--tls CERT.pem KEY.pem [--expect-sni NAME]]
+
+With --tls it serves wss:// (ALPN http/1.1) and checks the client's TLS handshake: ALPN
+http/1.1 selected and, with --expect-sni, that Server Name Indication carried NAME (RFC
+6455 §4.1: "the client MUST use the Server Name Indication extension").
 
 Accepts ONE connection, then: sends a text message, a binary message, a
 large (64-bit length) binary message, an incompressible binary message of
@@ -16,6 +21,7 @@ import argparse
 import asyncio
 import json
 import random
+import ssl
 import sys
 
 from websockets.asyncio.server import serve
@@ -27,10 +33,21 @@ class Failed(Exception):
     pass
 
 
-async def exercise(ws, steps):
+async def exercise(ws, steps, tls=None):
     def step(msg):
         steps.append(msg)
         print(f"[py-peer] ok   {msg}", flush=True)
+
+    if tls is not None:
+        ssl_object = ws.transport.get_extra_info("ssl_object")
+        if ssl_object is None:
+            raise Failed("the connection is not TLS")
+        alpn, sni = ssl_object.selected_alpn_protocol(), tls["sni"]
+        if alpn != "http/1.1":
+            raise Failed(f"ALPN {alpn!r}, expected 'http/1.1'")
+        if tls["expect_sni"] is not None and sni != tls["expect_sni"]:
+            raise Failed(f"SNI {sni!r}, expected {tls['expect_sni']!r}")
+        step(f"TLS: {ssl_object.version()} {ssl_object.cipher()[0]}, ALPN {alpn}, SNI {sni!r}")
 
     async def echo(sent, label, fragments=None):
         await ws.send(fragments if fragments is not None else sent)
@@ -78,8 +95,22 @@ async def main():
     ap.add_argument("addr")
     ap.add_argument("--result")
     ap.add_argument("--timeout", type=float, default=60, help="max seconds to wait for the client")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve wss:// with this certificate")
+    ap.add_argument("--expect-sni", help="with --tls: the server name the client must send")
     args = ap.parse_args()
     host, port = args.addr.rsplit(":", 1)
+
+    ssl_context, tls = None, None
+    if args.tls:
+        tls = {"sni": None, "expect_sni": args.expect_sni}
+        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_context.load_cert_chain(*args.tls)
+        ssl_context.set_alpn_protocols(["http/1.1"])
+
+        def remember_sni(_ssl_object, server_name, _context):
+            tls["sni"] = server_name
+
+        ssl_context.sni_callback = remember_sni
 
     done = asyncio.get_running_loop().create_future()
     steps = []
@@ -89,14 +120,14 @@ async def main():
             await ws.close(1013, "only one client")
             return
         try:
-            await exercise(ws, steps)
+            await exercise(ws, steps, tls)
             result = {"pass": True, "steps": steps}
         except Exception as e:
             result = {"pass": False, "steps": steps, "error": f"{type(e).__name__}: {e}"}
         if not done.done():
             done.set_result(result)
 
-    async with serve(handler, host, int(port), ping_interval=None, max_size=64 << 20):
+    async with serve(handler, host, int(port), ping_interval=None, max_size=64 << 20, ssl=ssl_context):
         print(f"[py-peer] listening on {args.addr}", flush=True)
         try:
             result = await asyncio.wait_for(done, args.timeout)

@@ -15,7 +15,7 @@ ARTIFACTS="${INTEROP_ARTIFACTS:-$REPO/target/interop}"
 LOGS="$ARTIFACTS/logs"
 CHECK_TIMEOUT="${INTEROP_CHECK_TIMEOUT:-300}"
 PORT_TIMEOUT="${INTEROP_PORT_TIMEOUT:-30}"
-ALL_CHECKS="py-client node-client browser-echo browser-origin echo-client-py echo-client-node nginx-proxy chat py-deflate-limit"
+ALL_CHECKS="py-client node-client browser-echo browser-origin echo-client-py echo-client-node nginx-proxy chat py-deflate-limit echo-client-wss echo-client-proxy"
 ONLY="${INTEROP_ONLY:-}"
 
 T_START=$(date +%s)
@@ -167,6 +167,7 @@ PY="$INTEROP_HOME/venv/bin/python"
 export NODE_PATH="$INTEROP_HOME/node/node_modules${NODE_PATH:+:$NODE_PATH}"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 NGINX="${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
+TINYPROXY="${TINYPROXY:-$(command -v tinyproxy || echo /usr/bin/tinyproxy)}"
 [ -x "$PY" ] || die "no python venv at $INTEROP_HOME/venv (run install.sh)"
 [ -d "$INTEROP_HOME/node/node_modules/ws" ] || die "no node_modules at $INTEROP_HOME/node (run install.sh)"
 # Loopback only: never route our connections through a proxy.
@@ -207,6 +208,8 @@ say "CHAT_CMD=$CHAT_CMD"
     echo "date: $(date -u +%FT%TZ)"
     echo "chromium: $("$CHROMIUM" --version 2>/dev/null)"
     echo "nginx: $("$NGINX" -v 2>&1)"
+    echo "tinyproxy: $("$TINYPROXY" -v 2>&1)"
+    echo "openssl: $(openssl version 2>&1)"
     echo "python websockets: $("$PY" -c 'import websockets; print(websockets.__version__)')"
     echo "node: $(node --version), ws $(node -p 'require("ws/package.json").version'), puppeteer-core $(node -p 'require("puppeteer-core/package.json").version')"
     echo "ECHO_SERVER_CMD=$ECHO_SERVER_CMD"
@@ -276,16 +279,31 @@ check_browser_origin() {
     record browser-origin "$rc" "page origin http://127.0.0.1:$PAGE_PORT not allowed -> handshake refused"
 }
 
-echo_client_check() { # echo_client_check NAME PEER-RUNNER...
+# echo_client_check [--url ws[s]://HOST] [--client-arg ARG]... [--no-record] NAME PEER-RUNNER...
+# Returns 0 if both sides passed; records a PASS/FAIL line unless --no-record.
+echo_client_check() {
+    local base="ws://127.0.0.1" client_args=() record_it=1
+    while true; do
+        case "${1:-}" in
+            --url) base="$2"; shift 2 ;;
+            --client-arg) client_args+=("$2"); shift 2 ;;
+            --no-record) record_it=""; shift ;;
+            *) break ;;
+        esac
+    done
     local name="$1" port peer_pid client_rc peer_rc detail
     shift
     say "--- $name: our echo_client -> $*"
     port=$(free_port)
     start_bg "$name-peer" "$@" "127.0.0.1:$port" --result "$ARTIFACTS/$name.json" --timeout 60
     peer_pid=$LAST_PID
-    wait_port "$port" "$peer_pid" "$name-peer" || { record "$name" 1 "peer server did not start"; return; }
+    if ! wait_port "$port" "$peer_pid" "$name-peer"; then
+        EC_DETAIL="peer server did not start"
+        [ -z "$record_it" ] || record "$name" 1 "$EC_DETAIL"
+        return 1
+    fi
     # *_CMD strings may hold several words (e.g. "python3 stand-in.py"): run via bash -c.
-    run_logged "$name-client" bash -c "exec $ECHO_CLIENT_CMD \"\$@\"" echo_client "ws://127.0.0.1:$port/interop?peer=$name"
+    run_logged "$name-client" bash -c "exec $ECHO_CLIENT_CMD \"\$@\"" echo_client "$base:$port/interop?peer=$name" "${client_args[@]}"
     client_rc=$?
     # The peer exits by itself once its one connection is done (give it less
     # time when the client already failed: the peer may still wait for one).
@@ -300,12 +318,109 @@ echo_client_check() { # echo_client_check NAME PEER-RUNNER...
     fi
     sed 's/^/    /' "$LOGS/$name-peer.log"
     detail="echo_client exit $client_rc, peer $( [ "$peer_rc" -eq 0 ] && echo pass || echo "fail (exit $peer_rc)")"
+    EC_DETAIL="$detail"
     [ "$client_rc" -eq 0 ] && [ "$peer_rc" -eq 0 ]
-    record "$name" $? "$detail"
+    local rc=$?
+    [ -z "$record_it" ] || record "$name" "$rc" "$detail"
+    return "$rc"
 }
 
 check_echo_client_py() { echo_client_check echo-client-py "$PY" "$HERE/py_peer_server.py"; }
 check_echo_client_node() { echo_client_check echo-client-node node "$HERE/node_peer_server.js"; }
+
+# A throwaway CA made with openssl, and a certificate for localhost and 127.0.0.1 it signed.
+make_test_ca() { # make_test_ca DIR
+    local dir="$1"
+    mkdir -p "$dir"
+    (
+        cd "$dir" &&
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+                -subj "/CN=rfc6455 interop test CA" -keyout ca.key -out ca.pem &&
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -subj "/CN=localhost" -keyout server.key -out server.csr &&
+            printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+                "keyUsage=digitalSignature" "extendedKeyUsage=serverAuth" >server.ext &&
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile server.ext -out server.pem
+    ) >"$LOGS/openssl-ca.log" 2>&1
+}
+
+# RFC 6455 §4.1: "If /secure/ is true, the client MUST perform a TLS handshake over the
+# connection after opening the connection and before sending the handshake data
+# [RFC2818]" … "the client MUST use the Server Name Indication extension in the TLS
+# handshake [RFC6066]". Python websockets serves wss:// with a certificate from a CA made
+# here; echo_client trusts it with --ca and must send SNI "localhost" and ALPN http/1.1.
+check_echo_client_wss() {
+    local ca="$WORK/ca"
+    say "--- echo-client-wss: our echo_client --ca -> Python websockets over TLS"
+    make_test_ca "$ca" || { sed 's/^/    /' "$LOGS/openssl-ca.log"; record echo-client-wss 1 "openssl could not make the test CA"; return; }
+    echo_client_check --url "wss://localhost" --client-arg --ca --client-arg "$ca/ca.pem" \
+        echo-client-wss "$PY" "$HERE/py_peer_server.py" --tls "$ca/server.pem" "$ca/server.key" --expect-sni localhost
+}
+
+# RFC 6455 §4.1: "if the client is configured to use a proxy when using the WebSocket
+# Protocol to connect to host /host/ and port /port/, then the client SHOULD connect to
+# that proxy and ask it to open a TCP connection to the host given by /host/ and the port
+# given by /port/" — CONNECT (RFC 9110 §9.3.6) through tinyproxy with Basic
+# authentication (RFC 7617), ws:// and wss:// (TLS end to end inside the tunnel), and
+# refused credentials ending echo_client with exit 1.
+check_echo_client_proxy() {
+    local ca="$WORK/ca" conf="$WORK/tinyproxy.conf" tp_port tp_pid rc=0 details=() dead_port
+    # tinyproxy takes only plain characters in a password; the URL percent-encodes one of
+    # them anyway (%33 is "3"), so echo_client's decoding is exercised.
+    local user="alice" password="s3cret" password_url="s%33cret"
+    say "--- echo-client-proxy: our echo_client --proxy -> tinyproxy (Basic auth) -> Python websockets"
+    [ -f "$ca/ca.pem" ] || make_test_ca "$ca" ||
+        { sed 's/^/    /' "$LOGS/openssl-ca.log"; record echo-client-proxy 1 "openssl could not make the test CA"; return; }
+    tp_port=$(free_port)
+    # No ConnectPort line: CONNECT to any port (Debian's default config allows 443 and 563).
+    printf '%s\n' "Port $tp_port" "Listen 127.0.0.1" "Allow 127.0.0.1" "Timeout 30" "MaxClients 20" \
+        "LogLevel Connect" "BasicAuth $user $password" >"$conf"
+    cp "$conf" "$ARTIFACTS/tinyproxy.conf"
+    start_bg tinyproxy "$TINYPROXY" -d -c "$conf"
+    tp_pid=$LAST_PID
+    wait_port "$tp_port" "$tp_pid" tinyproxy || { record echo-client-proxy 1 "tinyproxy did not start"; return; }
+    local proxy="http://$user:$password_url@127.0.0.1:$tp_port"
+
+    echo_client_check --no-record --client-arg --proxy --client-arg "$proxy" \
+        echo-client-proxy-ws "$PY" "$HERE/py_peer_server.py" || rc=1
+    details+=("ws: $EC_DETAIL")
+    echo_client_check --no-record --url "wss://127.0.0.1" --client-arg --proxy --client-arg "$proxy" \
+        --client-arg --ca --client-arg "$ca/ca.pem" \
+        echo-client-proxy-wss "$PY" "$HERE/py_peer_server.py" --tls "$ca/server.pem" "$ca/server.key" || rc=1
+    details+=("wss: $EC_DETAIL")
+
+    # Refused credentials: tinyproxy answers a wrong password with 401 and none with 407;
+    # either way echo_client must fail with exit 1 and say why. Nothing listens behind.
+    dead_port=$(free_port)
+    local bad name proxy_url expect client_rc
+    for bad in "wrong-password|http://$user:nope@127.0.0.1:$tp_port|the proxy refused the tunnel: 401" \
+        "no-credentials|http://127.0.0.1:$tp_port|proxy authentication required (407"; do
+        IFS='|' read -r name proxy_url expect <<<"$bad"
+        run_logged "echo-client-proxy-$name" bash -c "exec $ECHO_CLIENT_CMD \"\$@\"" echo_client \
+            "ws://127.0.0.1:$dead_port/" --proxy "$proxy_url"
+        client_rc=$?
+        if [ "$client_rc" -eq 1 ] && grep -qF "$expect" "$LOGS/echo-client-proxy-$name.log"; then
+            details+=("$name: exit 1")
+        else
+            say "echo-client-proxy-$name: expected exit 1 and \"$expect\", got exit $client_rc"
+            details+=("$name: exit $client_rc")
+            rc=1
+        fi
+    done
+    server_still_up "$tp_pid" tinyproxy || rc=1
+    stop_pid "$tp_pid"
+    # Every attempt went through tinyproxy: 2 tunnels opened, 2 refused.
+    local connects
+    connects=$(grep -c 'Request (file descriptor [0-9]*): CONNECT ' "$LOGS/tinyproxy.log")
+    if [ "$connects" -ne 4 ]; then
+        say "echo-client-proxy: tinyproxy logged $connects CONNECT requests, expected 4"
+        rc=1
+    fi
+    local joined
+    joined=$(printf '%s; ' "${details[@]}")
+    record echo-client-proxy "$rc" "${joined%; }; $connects CONNECTs"
+}
 
 check_nginx() {
     local rc nport prefix="$WORK/nginx" nginx_pid
@@ -385,6 +500,8 @@ for c in $ALL_CHECKS; do
         nginx-proxy) check_nginx ;;
         chat) check_chat ;;
         py-deflate-limit) check_py_deflate_limit ;;
+        echo-client-wss) check_echo_client_wss ;;
+        echo-client-proxy) check_echo_client_proxy ;;
     esac
     say "($c took $((SECONDS - t0))s)"
 done
