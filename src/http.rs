@@ -89,6 +89,24 @@ impl<'a> WebSocketRequest<'a> {
         }
     }
 
+    /// A view of the pieces of a request kept apart.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn from_fields(
+        method: &'a Method,
+        version: Version,
+        uri: &'a Uri,
+        headers: &'a HeaderMap,
+        protocol: Option<&'a str>,
+    ) -> WebSocketRequest<'a> {
+        WebSocketRequest {
+            method,
+            version,
+            uri,
+            headers,
+            protocol,
+        }
+    }
+
     /// A view of a request's `Parts` (e.g. inside an axum extractor).
     pub fn from_parts(
         parts: &'a ::http::request::Parts,

@@ -3,7 +3,14 @@
 //!
 //! Open the HTTP/2 connection with `h2` (over TCP with prior knowledge, or over TLS with
 //! ALPN `h2`), drive it in a task, and call [`connect`] with its `SendRequest` for each
-//! WebSocket:
+//! WebSocket.
+//!
+//! Flow control is HTTP/2's: a WebSocket's received bytes are released as it reads them,
+//! and the connection's receive window is shared by all its streams. With `h2`'s default
+//! windows (64 KiB, for the stream and for the whole connection) one WebSocket that is not
+//! read can stall the others: give the connection windows as large as the traffic you
+//! expect to sit unread, as browsers do (several MiB), with
+//! `h2::client::Builder::initial_window_size` and `initial_connection_window_size`.
 //!
 //! ```no_run
 //! use rfc6455::handshake::ClientRequest;
@@ -11,7 +18,11 @@
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let tcp = tokio::net::TcpStream::connect("127.0.0.1:8080").await?;
-//! let (sender, connection) = h2::client::handshake(tcp).await?;
+//! let (sender, connection) = h2::client::Builder::new()
+//!     .initial_window_size(1 << 20)
+//!     .initial_connection_window_size(8 << 20)
+//!     .handshake(tcp)
+//!     .await?;
 //! tokio::spawn(connection); // the connection runs on its own
 //! let request = ClientRequest::from_url("ws://127.0.0.1:8080/echo")?;
 //! let mut sockets = Vec::new();

@@ -12,6 +12,8 @@
 //! when one is configured ([`Connector`], [`Proxy`]), and run TLS for `wss://` with the
 //! feature `rustls` ([`tls`]).
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod blocking;
 mod buffer;
 mod connector;
