@@ -647,7 +647,7 @@ fn blocking_write_refuses_past_the_high_water_mark_on_a_stream_that_is_not_writa
         drop(ws);
     });
     let (mut ws, _) = blocking::connect(&format!("ws://{addr}/")).unwrap();
-    ws.get_ref().get_ref().set_nonblocking(true).unwrap();
+    ws.get_ref().set_nonblocking(true).unwrap();
     ws.set_high_water(64 * KIB);
     let message = Message::binary(vec![1u8; 16 * KIB]);
     let mut queued = 0;

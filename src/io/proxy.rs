@@ -613,7 +613,7 @@ mod tests {
             ("HTTP_PROXY", "upper:3"),
             ("NO_PROXY", "direct.test"),
         ]);
-        let from = |url: &str| Proxy::from_vars(&request(url), &vars).unwrap();
+        let from = |url: &str| Proxy::from_vars(&request(url), vars).unwrap();
         assert_eq!(host(from("wss://a.test/")), Some("secure".into()));
         assert_eq!(host(from("ws://a.test/")), Some("plain".into()));
         assert_eq!(host(from("ws://x.direct.test/")), None);

@@ -2,8 +2,8 @@
 //!
 //! RFC 6455 §4.1: "If /secure/ is true, the client MUST perform a TLS handshake over the
 //! connection after opening the connection and before sending the handshake data
-//! [RFC2818]" … "the client MUST use the Server Name Indication extension in the TLS
-//! handshake [RFC6066]". The adapters' `connect` functions do this with a
+//! \[RFC2818\]" … "the client MUST use the Server Name Indication extension in the TLS
+//! handshake \[RFC6066\]". The adapters' `connect` functions do this with a
 //! [`rustls::ClientConfig`]: by default [`client_config`]`(`[`default_roots`]`())`, or
 //! the caller's through [`Connector::tls_config`](crate::io::Connector::tls_config). The
 //! server name sent (and verified) is the URL's host; an IP address is verified against

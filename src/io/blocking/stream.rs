@@ -35,6 +35,22 @@ impl MaybeTlsStream {
         }
     }
 
+    /// The TCP stream underneath, mutably (reading or writing it directly corrupts the
+    /// stream).
+    pub fn get_mut(&mut self) -> &mut TcpStream {
+        match self {
+            MaybeTlsStream::Plain(s) => s,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(s) => s.get_mut(),
+        }
+    }
+
+    /// Switches the TCP stream to non-blocking mode or back (see the module's
+    /// "Non-blocking streams"; TLS streams are resumable after `WouldBlock` too).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.get_ref().set_nonblocking(nonblocking)
+    }
+
     /// Sends TLS's close_notify, if any, then shuts the TCP stream down gracefully (see
     /// [`WebSocket::shutdown`](super::WebSocket::shutdown)).
     pub(super) fn into_tcp(self) -> TcpStream {
