@@ -51,8 +51,8 @@ impl MaybeTlsStream {
         self.get_ref().set_nonblocking(nonblocking)
     }
 
-    /// Sends TLS's close_notify, if any, then shuts the TCP stream down gracefully (see
-    /// [`WebSocket::shutdown`](super::WebSocket::shutdown)).
+    /// Sends TLS's close_notify (best effort), if any, and gives back the TCP stream, for
+    /// a graceful TCP shutdown.
     pub(super) fn into_tcp(self) -> TcpStream {
         match self {
             MaybeTlsStream::Plain(s) => s,
