@@ -33,6 +33,35 @@ fn framing(selector: u8, name: &[u8]) -> Framing {
     }
 }
 
+/// What a transport may not carry raw: no frame text ever holds a control character or
+/// one of sockjs-node's escapable characters (they are all `\uXXXX`), an event-stream
+/// line no CR, LF or NUL, a script block no `</script`.
+fn assert_raw_safe(f: Framing, out: &[u8]) {
+    let text = core::str::from_utf8(out).expect("frames are UTF-8");
+    let escapable = |c: char| {
+        c < ' '
+            || matches!(c, '\u{200c}'..='\u{200f}' | '\u{2028}'..='\u{202f}'
+                | '\u{2060}'..='\u{206f}' | '\u{fff0}'..='\u{ffff}' | '\u{10000}'..)
+    };
+    let inner = match f {
+        Framing::Xhr | Framing::XhrStreaming => text.strip_suffix('\n'),
+        Framing::WebSocket => Some(text),
+        Framing::EventSource => text
+            .strip_prefix("data: ")
+            .and_then(|t| t.strip_suffix("\r\n\r\n")),
+        Framing::Jsonp(_) => text.strip_suffix(";\r\n"),
+        _ => text
+            .strip_prefix("<script>\np(")
+            .and_then(|t| t.strip_suffix(");\n</script>\r\n"))
+            .inspect(|t| assert!(!t.contains('<'), "{t:?}")),
+    };
+    let inner = inner.unwrap_or_else(|| panic!("{f:?} wrapping: {text:?}"));
+    assert!(
+        !inner.chars().any(escapable),
+        "{f:?} carries a raw character: {inner:?}"
+    );
+}
+
 fn state_rank(state: State) -> u8 {
     match state {
         State::Connecting => 0,
@@ -165,6 +194,7 @@ fuzz_target!(|input: &[u8]| {
                     let frame_bound = (max_bytes + 3).max(3 * reason + 16);
                     assert!(out.len() <= 6 * frame_bound + 256, "{} bytes", out.len());
                     *written += out.len();
+                    assert_raw_safe(*f, &out);
                     let frame = f.decode_frame(&out).unwrap_or_else(|e| {
                         panic!(
                             "{f:?} wrote an invalid frame ({e:?}): {:?}",
