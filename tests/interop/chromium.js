@@ -23,12 +23,13 @@ const ARGS = [
   '--no-proxy-server',
 ];
 
-async function launch() {
+// extraArgs: more flags for one check only (e.g. --ignore-certificate-errors).
+async function launch(extraArgs = []) {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rfc6455-interop-chromium-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: ARGS.concat(extraArgs),
     userDataDir,
     timeout: 30000,
     protocolTimeout: 60000,

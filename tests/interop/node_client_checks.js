@@ -3,6 +3,9 @@
 //
 // Usage: node node_client_checks.js URL [--accepted-origin O] [--rejected-origin O]
 //                                       [--label TEXT] [--only a,b,c]
+//                                       [--ca CA.pem] [--max-message-size BYTES]
+// --ca: trust these CA certificates (instead of the system's) for a wss:// URL.
+// --max-message-size: leave binary sizes above BYTES out of binary_sizes.
 //
 // Needs NODE_PATH pointing at the node_modules installed by install.sh.
 // Prints one ok/FAIL line per check; exits 1 if any check failed.
@@ -10,9 +13,12 @@
 
 const WebSocket = require('ws');
 const crypto = require('crypto');
+const fs = require('fs');
 
 const MiB = 1 << 20;
 const CHECK_TIMEOUT_MS = 90000;
+// Options for every connection (e.g. `ca` for wss://), set from the command line.
+const CONNECT_OPTIONS = {};
 
 class CheckFailed extends Error {}
 function expect(cond, msg) {
@@ -43,6 +49,7 @@ class Peer {
     this.ws = new WebSocket(url, protocols, {
       maxPayload: 64 * MiB,
       handshakeTimeout: 10000,
+      ...CONNECT_OPTIONS,
       ...options,
     });
     this.queue = [];
@@ -137,8 +144,9 @@ function compare(sent, sentBinary, m, label) {
 }
 
 class Checks {
-  constructor(url, acceptedOrigin, rejectedOrigin) {
+  constructor(url, acceptedOrigin, rejectedOrigin, maxMessageSize) {
     this.url = url;
+    this.maxMessageSize = maxMessageSize;
     this.acceptedOrigin = acceptedOrigin;
     this.rejectedOrigin = rejectedOrigin;
   }
@@ -157,7 +165,8 @@ class Checks {
   }
 
   async binary_sizes() {
-    const sizes = [0, 125, 126, 65535, 65536, MiB, 16 * MiB];
+    const sizes = [0, 125, 126, 65535, 65536, MiB, 16 * MiB]
+      .filter((n) => this.maxMessageSize === undefined || n <= this.maxMessageSize);
     const p = await this.open();
     for (const n of sizes) await p.roundtrip(payload(n, 1), `binary ${n} B`, 60000);
     await p.close();
@@ -303,6 +312,8 @@ function parseArgs(argv) {
     else if (k === '--rejected-origin') a.rejectedOrigin = argv[++i];
     else if (k === '--label') a.label = argv[++i];
     else if (k === '--only') a.only = argv[++i].split(',');
+    else if (k === '--ca') a.ca = argv[++i];
+    else if (k === '--max-message-size') a.maxMessageSize = Number(argv[++i]);
     else if (!a.url) a.url = k;
     else throw new Error(`unexpected argument ${k}`);
   }
@@ -323,7 +334,8 @@ function reachable(url) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const checks = new Checks(args.url, args.acceptedOrigin, args.rejectedOrigin);
+  if (args.ca) CONNECT_OPTIONS.ca = fs.readFileSync(args.ca);
+  const checks = new Checks(args.url, args.acceptedOrigin, args.rejectedOrigin, args.maxMessageSize);
   const names = args.only || Checks.ORDER;
   const failed = [];
   for (const name of names) {

@@ -4,6 +4,11 @@
 Usage:
     py_client_checks.py URL [--accepted-origin ORIGIN] [--rejected-origin ORIGIN]
                             [--label TEXT] [--only NAME[,NAME...]]
+                            [--ca CA.pem] [--max-message-size BYTES]
+
+A wss:// URL is verified against the CA certificates in --ca (instead of the
+system's). --max-message-size leaves the binary sizes above BYTES out of
+binary_sizes, for servers with a smaller limit than 16 MiB.
 
 The server at URL must follow the contract of our `echo_server` example:
 echo every text/binary message unchanged (messages up to 16 MiB), answer
@@ -17,6 +22,7 @@ Prints one `ok`/`FAIL` line per check and exits 1 if any check failed.
 import argparse
 import asyncio
 import random
+import ssl
 import sys
 import time
 
@@ -108,8 +114,9 @@ async def clean_close(ws, code=1000, reason="", label="close"):
 
 
 class Checks:
-    def __init__(self, url, accepted_origin=None, rejected_origin=None):
+    def __init__(self, url, accepted_origin=None, rejected_origin=None, max_message_size=None):
         self.url = url
+        self.max_message_size = max_message_size
         self.accepted_origin = accepted_origin
         self.rejected_origin = rejected_origin
 
@@ -149,6 +156,8 @@ class Checks:
 
     async def check_binary_sizes(self):
         sizes = [0, 1, 125, 126, 127, 65535, 65536, 65537, MiB, 16 * MiB]
+        if self.max_message_size is not None:
+            sizes = [n for n in sizes if n <= self.max_message_size]
         async with self.connect() as ws:
             for n in sizes:
                 await roundtrip(ws, payload(n), f"binary {n} B", timeout=60)
@@ -338,9 +347,13 @@ async def main():
     ap.add_argument("--rejected-origin", help="an Origin the server must reject with HTTP 403")
     ap.add_argument("--label", default="py-client", help="prefix for output lines")
     ap.add_argument("--only", help="comma-separated subset of: " + ",".join(Checks.ORDER))
+    ap.add_argument("--ca", help="PEM file of the CA certificates to trust for a wss:// URL")
+    ap.add_argument("--max-message-size", type=int, help="leave larger sizes out of binary_sizes")
     args = ap.parse_args()
 
-    checks = Checks(args.url, args.accepted_origin, args.rejected_origin)
+    if args.ca:
+        CONNECT_OPTS["ssl"] = ssl.create_default_context(cafile=args.ca)
+    checks = Checks(args.url, args.accepted_origin, args.rejected_origin, args.max_message_size)
     names = args.only.split(",") if args.only else Checks.ORDER
     failed = []
     for name in names:

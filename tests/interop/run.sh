@@ -15,7 +15,7 @@ ARTIFACTS="${INTEROP_ARTIFACTS:-$REPO/target/interop}"
 LOGS="$ARTIFACTS/logs"
 CHECK_TIMEOUT="${INTEROP_CHECK_TIMEOUT:-300}"
 PORT_TIMEOUT="${INTEROP_PORT_TIMEOUT:-30}"
-ALL_CHECKS="py-client node-client browser-echo browser-origin echo-client-py echo-client-node nginx-proxy chat py-deflate-limit echo-client-wss echo-client-proxy"
+ALL_CHECKS="py-client node-client browser-echo browser-origin echo-client-py echo-client-node nginx-proxy chat py-deflate-limit echo-client-wss echo-client-proxy browser-h2 node-h2 py-wss node-wss"
 ONLY="${INTEROP_ONLY:-}"
 
 T_START=$(date +%s)
@@ -179,20 +179,23 @@ overridden=0
 [ -n "${ECHO_SERVER_CMD:-}" ] && overridden=$((overridden + 1))
 [ -n "${ECHO_CLIENT_CMD:-}" ] && overridden=$((overridden + 1))
 [ -n "${CHAT_CMD:-}" ] && overridden=$((overridden + 1))
+[ -n "${AXUM_ECHO_CMD:-}" ] && overridden=$((overridden + 1))
 SKIP_BUILD="${INTEROP_SKIP_BUILD:-}"
-[ -z "$SKIP_BUILD" ] && [ "$overridden" -eq 3 ] && SKIP_BUILD=1
+[ -z "$SKIP_BUILD" ] && [ "$overridden" -eq 4 ] && SKIP_BUILD=1
 
 if [ "$SKIP_BUILD" = 1 ]; then
     say "skipping cargo build (INTEROP_SKIP_BUILD=1 or all *_CMD overridden)"
 else
     t0=$SECONDS
-    say "cargo build --release --examples"
-    (cd "$REPO" && timeout "${INTEROP_BUILD_TIMEOUT:-1800}" cargo build --release --examples) 2>&1 |
+    # axum_echo declares required-features = ["axum", "rustls"]: without them cargo skips it.
+    say "cargo build --release --examples --features axum,rustls"
+    (cd "$REPO" && timeout "${INTEROP_BUILD_TIMEOUT:-1800}" cargo build --release --examples --features axum,rustls) 2>&1 |
         tee "$LOGS/cargo-build.log" | tail -n 5 | sed 's/^/    /'
-    [ "${PIPESTATUS[0]}" -eq 0 ] || die "cargo build --release --examples failed (see $LOGS/cargo-build.log)"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || die "cargo build --release --examples --features axum,rustls failed (see $LOGS/cargo-build.log)"
     say "build: $((SECONDS - t0))s"
 fi
-if [ -z "${ECHO_SERVER_CMD:-}" ] || [ -z "${ECHO_CLIENT_CMD:-}" ] || [ -z "${CHAT_CMD:-}" ]; then
+if [ -z "${ECHO_SERVER_CMD:-}" ] || [ -z "${ECHO_CLIENT_CMD:-}" ] || [ -z "${CHAT_CMD:-}" ] ||
+    [ -z "${AXUM_ECHO_CMD:-}" ]; then
     TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
         "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null)"
     TARGET_DIR="${TARGET_DIR:-${CARGO_TARGET_DIR:-$REPO/target}}"
@@ -201,9 +204,11 @@ fi
 ECHO_SERVER_CMD="${ECHO_SERVER_CMD:-$EXAMPLES/echo_server}"
 ECHO_CLIENT_CMD="${ECHO_CLIENT_CMD:-$EXAMPLES/echo_client}"
 CHAT_CMD="${CHAT_CMD:-$EXAMPLES/chat}"
+AXUM_ECHO_CMD="${AXUM_ECHO_CMD:-$EXAMPLES/axum_echo}"
 say "ECHO_SERVER_CMD=$ECHO_SERVER_CMD"
 say "ECHO_CLIENT_CMD=$ECHO_CLIENT_CMD"
 say "CHAT_CMD=$CHAT_CMD"
+say "AXUM_ECHO_CMD=$AXUM_ECHO_CMD"
 {
     echo "date: $(date -u +%FT%TZ)"
     echo "chromium: $("$CHROMIUM" --version 2>/dev/null)"
@@ -215,6 +220,7 @@ say "CHAT_CMD=$CHAT_CMD"
     echo "ECHO_SERVER_CMD=$ECHO_SERVER_CMD"
     echo "ECHO_CLIENT_CMD=$ECHO_CLIENT_CMD"
     echo "CHAT_CMD=$CHAT_CMD"
+    echo "AXUM_ECHO_CMD=$AXUM_ECHO_CMD"
 } >"$ARTIFACTS/versions.txt"
 
 # ------------------------------------------------------------ checks -------
@@ -487,6 +493,98 @@ check_py_deflate_limit() {
     record py-deflate-limit "$rc" "1,048,576 incompressible bytes echoed, 1,048,577 closed with 1009"
 }
 
+# ---------------------------------------------------------- axum_echo: TLS and HTTP/2 ----
+# axum_echo serves /echo over HTTP/1.1 Upgrade and RFC 8441 extended CONNECT: plain, h2c
+# with prior knowledge and HTTP/1.1 on one port; with --tls, ALPN h2 and http/1.1 and the
+# certificate (localhost, 127.0.0.1) of the throwaway CA, made once and shared by all checks.
+start_axum_echo() { # start_axum_echo NAME [--tls CERT KEY] ; sets AX_PID, AX_PORT
+    local name="$1"
+    shift
+    AX_PORT=$(free_port)
+    start_bg "$name" bash -c "exec $AXUM_ECHO_CMD \"\$@\"" axum_echo "127.0.0.1:$AX_PORT" "$@"
+    AX_PID=$LAST_PID
+    wait_port "$AX_PORT" "$AX_PID" "$name"
+}
+
+shared_test_ca() { # shared_test_ca CHECK : $WORK/ca, made on first use; records a FAIL if openssl fails
+    [ -f "$WORK/ca/server.pem" ] && return 0
+    make_test_ca "$WORK/ca" && return 0
+    sed 's/^/    /' "$LOGS/openssl-ca.log"
+    record "$1" 1 "openssl could not make the test CA"
+    return 1
+}
+
+# RFC 8441 §3: a client uses the extended CONNECT only after the server's SETTINGS carried
+# SETTINGS_ENABLE_CONNECT_PROTOCOL = 1. Chromium (RFC 8441 on by default since M91, no flag
+# needed) does so only on an h2 connection it already has to the origin, and otherwise
+# silently opens an HTTP/1.1 connection: the driver checks in the DevTools events that the
+# page came over h2 and that every WebSocket handshake answered 200, not 101.
+check_browser_h2() {
+    local rc detail
+    say "--- browser-h2: Chromium -> axum_echo --tls: page over h2, WebSockets over RFC 8441, permessage-deflate"
+    shared_test_ca browser-h2 || return
+    start_axum_echo browser-h2-axum_echo --tls "$WORK/ca/server.pem" "$WORK/ca/server.key" ||
+        { record browser-h2 1 "axum_echo did not start"; return; }
+    run_logged browser-h2 node "$HERE/browser_h2_checks.js" --url "https://127.0.0.1:$AX_PORT/" \
+        --screenshot "$ARTIFACTS/browser-h2.png"
+    rc=$?
+    server_still_up "$AX_PID" browser-h2-axum_echo || rc=1
+    stop_pid "$AX_PID"
+    detail="page $(grep -o 'protocol [a-z0-9./]*$' "$LOGS/browser-h2.log" | head -n 1)"
+    detail+=", $(grep -c 'handshake status 200 ' "$LOGS/browser-h2.log") WebSocket handshakes with status 200"
+    detail+=", extensions $(grep -o 'ws.extensions "[^"]*"' "$LOGS/browser-h2.log" | cut -d'"' -f2)"
+    detail+=", $(grep -o -m 1 'Chrome/[0-9.]*' "$LOGS/browser-h2.log")"
+    record browser-h2 "$rc" "$detail"
+}
+
+# RFC 8441 by hand from Node's http2 module: h2c with prior knowledge and TLS with ALPN h2,
+# 10 WebSockets on one connection each, a wrong :protocol and a wrong version refused.
+check_node_h2() {
+    local rc=0 details=()
+    say "--- node-h2: Node http2 (RFC 8441 by hand) -> axum_echo, h2c and TLS"
+    shared_test_ca node-h2 || return
+    start_axum_echo node-h2-axum_echo-h2c || { record node-h2 1 "axum_echo did not start"; return; }
+    run_logged node-h2-h2c node "$HERE/node_h2_checks.js" --label node-h2-h2c "http://127.0.0.1:$AX_PORT" || rc=1
+    server_still_up "$AX_PID" node-h2-axum_echo-h2c || rc=1
+    stop_pid "$AX_PID"
+    details+=("h2c: $(grep -c ' ok ' "$LOGS/node-h2-h2c.log") ok")
+    start_axum_echo node-h2-axum_echo-tls --tls "$WORK/ca/server.pem" "$WORK/ca/server.key" ||
+        { record node-h2 1 "axum_echo --tls did not start"; return; }
+    run_logged node-h2-tls node "$HERE/node_h2_checks.js" --label node-h2-tls \
+        "https://127.0.0.1:$AX_PORT" --ca "$WORK/ca/ca.pem" || rc=1
+    server_still_up "$AX_PID" node-h2-axum_echo-tls || rc=1
+    stop_pid "$AX_PID"
+    details+=("TLS: $(grep -c ' ok ' "$LOGS/node-h2-tls.log") ok")
+    record node-h2 "$rc" "${details[0]}, ${details[1]}"
+}
+
+# The usual client suites over wss:// (HTTP/1.1 + TLS, Upgrade) against axum_echo, trusting
+# the test CA. Left out: subprotocols (axum_echo selects none) and the 403 Origin case (it
+# has no origin policy); binary sizes stop at the extractor's default 1 MiB message limit.
+wss_client_checks() { # wss_client_checks NAME ONLY SCRIPT-RUNNER...
+    local name="$1" only="$2" rc
+    shift 2
+    say "--- $name: $* against axum_echo --tls over wss://"
+    shared_test_ca "$name" || return
+    start_axum_echo "$name-axum_echo" --tls "$WORK/ca/server.pem" "$WORK/ca/server.key" ||
+        { record "$name" 1 "axum_echo did not start"; return; }
+    run_logged "$name" "$@" "wss://127.0.0.1:$AX_PORT/echo" --ca "$WORK/ca/ca.pem" \
+        --max-message-size 1048576 --accepted-origin "https://any-origin.example" --only "$only"
+    rc=$?
+    server_still_up "$AX_PID" "$name-axum_echo" || rc=1
+    stop_pid "$AX_PID"
+    record "$name" "$rc" "$(grep -c ' ok ' "$LOGS/$name.log") ok, $(grep -c ' FAIL ' "$LOGS/$name.log") failed"
+}
+
+check_py_wss() {
+    wss_client_checks py-wss handshake,text_ascii,text_utf8,binary_sizes,fragmented,ping_pong,close_code_reason,pipelined,origin,concurrent,still_alive \
+        "$PY" "$HERE/py_client_checks.py" --label py-wss
+}
+check_node_wss() {
+    wss_client_checks node-wss text,binary_sizes,fragmented,ping_pong,close_code_reason,pipelined,origin,concurrent,still_alive \
+        node "$HERE/node_client_checks.js" --label node-wss
+}
+
 for c in $ALL_CHECKS; do
     wanted "$c" || continue
     t0=$SECONDS
@@ -502,6 +600,10 @@ for c in $ALL_CHECKS; do
         py-deflate-limit) check_py_deflate_limit ;;
         echo-client-wss) check_echo_client_wss ;;
         echo-client-proxy) check_echo_client_proxy ;;
+        browser-h2) check_browser_h2 ;;
+        node-h2) check_node_h2 ;;
+        py-wss) check_py_wss ;;
+        node-wss) check_node_wss ;;
     esac
     say "($c took $((SECONDS - t0))s)"
 done
