@@ -156,7 +156,7 @@ impl<'a> WebSocketRequest<'a> {
 
     /// The host the client addressed: the `:authority` of HTTP/2 and HTTP/3 (RFC 8441
     /// §4: "the :authority pseudo-header field is interpreted according to Section
-    /// 8.1.2.3 of [RFC7540]"), the `Host` header of HTTP/1.1.
+    /// 8.1.2.3 of \[RFC7540\]"), the `Host` header of HTTP/1.1.
     pub fn host(&self) -> Option<&'a str> {
         match self.kind() {
             HandshakeKind::ExtendedConnect => self.uri.authority().map(|a| a.as_str()),

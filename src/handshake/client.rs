@@ -548,8 +548,12 @@ impl ClientHandshake {
             }
             Err(e) => return Err(head::parse_error(e, self.max_headers)),
         }
-        let spans = head::header_spans(buf, response.headers);
-        let fields = Fields { buf, spans: &spans };
+        let (spans, known) = head::header_spans(buf, response.headers);
+        let fields = Fields {
+            buf,
+            spans: &spans,
+            known,
+        };
         let headers: Vec<(String, Vec<u8>)> =
             fields.iter().map(|(n, v)| (n.into(), v.into())).collect();
         // §4.1: "If the status code received from the server is not 101, the client handles

@@ -197,15 +197,93 @@ pub(crate) fn span_of(buf: &[u8], part: &[u8]) -> Range<u32> {
     start as u32..(start + part.len()) as u32
 }
 
-/// The spans of parsed headers.
-pub(crate) fn header_spans(buf: &[u8], headers: &[httparse::Header<'_>]) -> Vec<HeaderSpan> {
-    headers
+/// The header fields the handshakes look up, by slot: found in one pass at parse time so
+/// that each lookup reads one field rather than comparing every name.
+const KNOWN: [&str; 9] = [
+    "host",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "origin",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+    "sec-websocket-accept",
+];
+
+/// The slot of a lower-case header name in [`KNOWN`].
+#[inline]
+fn known_slot(name: &str) -> Option<usize> {
+    KNOWN.iter().position(|k| *k == name)
+}
+
+/// Where the known header fields are: the index of the first occurrence of each (or
+/// `u8::MAX`), and which occur more than once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Known {
+    first: [u8; KNOWN.len()],
+    repeated: u16,
+    /// A known field sits past index 254: every lookup scans.
+    scan: bool,
+}
+
+impl Known {
+    /// The indexes of the spans to look at for `name`: one, none, or (for a repeated
+    /// field, or a name not indexed) every span from the first.
+    #[inline]
+    fn range(&self, name: &str, len: usize) -> core::ops::Range<usize> {
+        if self.scan {
+            return 0..len;
+        }
+        match known_slot(name) {
+            Some(k) => match self.first[k] {
+                u8::MAX => 0..0,
+                i if self.repeated & (1 << k) == 0 => usize::from(i)..usize::from(i) + 1,
+                i => usize::from(i)..len,
+            },
+            None => 0..len,
+        }
+    }
+}
+
+/// The spans of parsed headers, and where the known ones are.
+pub(crate) fn header_spans(
+    buf: &[u8],
+    headers: &[httparse::Header<'_>],
+) -> (Vec<HeaderSpan>, Known) {
+    let mut known = Known {
+        first: [u8::MAX; KNOWN.len()],
+        repeated: 0,
+        scan: false,
+    };
+    let spans = headers
         .iter()
-        .map(|h| HeaderSpan {
-            name: span_of(buf, h.name.as_bytes()),
-            value: span_of(buf, h.value),
+        .enumerate()
+        .map(|(i, h)| {
+            let slot = KNOWN
+                .iter()
+                .position(|k| k.len() == h.name.len() && k.eq_ignore_ascii_case(h.name));
+            if let Some(k) = slot {
+                match u8::try_from(i) {
+                    // At most MAX_HEADERS_CAP (256) fields; an index that does not fit
+                    // below the "absent" marker turns the index off.
+                    Ok(i) if i != u8::MAX => {
+                        if known.first[k] == u8::MAX {
+                            known.first[k] = i;
+                        } else {
+                            known.repeated |= 1 << k;
+                        }
+                    }
+                    _ => known.scan = true,
+                }
+            }
+            HeaderSpan {
+                name: span_of(buf, h.name.as_bytes()),
+                value: span_of(buf, h.value),
+            }
         })
-        .collect()
+        .collect();
+    (spans, known)
 }
 
 /// Header fields from any source — a parsed HTTP/1 head ([`Fields`]) or an
@@ -250,6 +328,7 @@ impl<'a> HeaderFields<'a> for Fields<'a> {
 pub(crate) struct Fields<'a> {
     pub(crate) buf: &'a [u8],
     pub(crate) spans: &'a [HeaderSpan],
+    pub(crate) known: Known,
 }
 
 impl<'a> Fields<'a> {
@@ -269,7 +348,7 @@ impl<'a> Fields<'a> {
     /// ASCII tokens), without building `&str`s.
     pub(crate) fn all(self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
         let buf = self.buf;
-        self.spans
+        self.spans[self.known.range(name, self.spans.len())]
             .iter()
             .filter(move |s| {
                 s.name.len() == name.len()
@@ -281,7 +360,7 @@ impl<'a> Fields<'a> {
 
     pub(crate) fn get(self, name: &str) -> Option<&'a [u8]> {
         let buf = self.buf;
-        self.spans
+        self.spans[self.known.range(name, self.spans.len())]
             .iter()
             .find(|s| {
                 s.name.len() == name.len()
@@ -295,6 +374,52 @@ impl<'a> Fields<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The index of known fields finds what a scan finds: first, repeated, absent, past
+    /// index 254, and names of other case.
+    #[test]
+    fn known_field_index_agrees_with_a_scan() {
+        for count in [5, 8, 10, 255, 256, 261, 300] {
+            let mut text = alloc::string::String::new();
+            for i in 0..count {
+                let name = match i {
+                    3 => "Sec-WebSocket-Key",
+                    7 | 9 => "connection",
+                    254 | 255 => "upgrade",
+                    260 => "ORIGIN",
+                    _ => "x-filler",
+                };
+                text.push_str(&alloc::format!("{name}: v{i}\r\n"));
+            }
+            text.push_str("\r\n");
+            let head = text.into_bytes();
+            let mut headers = alloc::vec![httparse::EMPTY_HEADER; count];
+            let Ok(httparse::Status::Complete((_, parsed))) =
+                httparse::parse_headers(&head, &mut headers)
+            else {
+                panic!("{count} fields parse");
+            };
+            let (spans, known) = header_spans(&head, parsed);
+            let indexed = Fields {
+                buf: &head,
+                spans: &spans,
+                known,
+            };
+            let scanned = Fields {
+                known: Known {
+                    scan: true,
+                    ..known
+                },
+                ..indexed
+            };
+            for name in KNOWN {
+                let a: Vec<&[u8]> = indexed.all(name).collect();
+                let b: Vec<&[u8]> = scanned.all(name).collect();
+                assert_eq!(a, b, "{name} with {count} fields");
+                assert_eq!(indexed.get(name), scanned.get(name));
+            }
+        }
+    }
 
     #[test]
     fn end_found_across_pieces() {

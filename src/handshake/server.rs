@@ -380,6 +380,7 @@ struct ParsedRequest {
     target: Range<u32>,
     version: u8,
     headers: Vec<HeaderSpan>,
+    known: head::Known,
 }
 
 impl ServerHandshake {
@@ -415,12 +416,16 @@ impl ServerHandshake {
         let mut req = httparse::Request::new(&mut []);
         let parsed = match req.parse_with_uninit_headers(buf, &mut storage[..self.max_headers]) {
             Ok(httparse::Status::Complete(_)) => match (req.method, req.path, req.version) {
-                (Some(method), Some(target), Some(version)) => Ok(ParsedRequest {
-                    method: head::span_of(buf, method.as_bytes()),
-                    target: head::span_of(buf, target.as_bytes()),
-                    version,
-                    headers: head::header_spans(buf, req.headers),
-                }),
+                (Some(method), Some(target), Some(version)) => {
+                    let (headers, known) = head::header_spans(buf, req.headers);
+                    Ok(ParsedRequest {
+                        method: head::span_of(buf, method.as_bytes()),
+                        target: head::span_of(buf, target.as_bytes()),
+                        version,
+                        headers,
+                        known,
+                    })
+                }
                 _ => Err(HandshakeError::Malformed("malformed request line")),
             },
             Ok(httparse::Status::Partial) => Err(HandshakeError::Malformed("malformed HTTP head")),
@@ -449,6 +454,7 @@ impl ServerHandshake {
             fields: Fields {
                 buf,
                 spans: &p.headers,
+                known: p.known,
             },
             leftover: self.head.leftover(),
         })

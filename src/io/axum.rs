@@ -58,6 +58,11 @@ use crate::config::Config;
 use crate::handshake::{AcceptOptions, AllowedOrigins, HandshakeError, ServerConfig};
 use crate::http::WebSocketRequest;
 
+/// The extractor's default message limit: axum 0.8's (64 MiB).
+pub const AXUM_MAX_MESSAGE_SIZE: u64 = 64 << 20;
+/// The extractor's default frame limit: axum 0.8's (16 MiB).
+pub const AXUM_MAX_FRAME_SIZE: u64 = 16 << 20;
+
 /// Extractor of a WebSocket handshake: the request was checked (RFC 6455 §4.2.1 over
 /// HTTP/1.1, RFC 8441 over HTTP/2); [`on_upgrade`](WebSocketUpgrade::on_upgrade) applies
 /// the origin policy and answers `101` (or `200`), then runs the callback with the
@@ -120,14 +125,14 @@ impl<F> WebSocketUpgrade<F> {
             .and_then(|p| HeaderValue::from_str(&p).ok())
     }
 
-    /// The largest message accepted (default 64 MiB in axum, 1 MiB here): more is
-    /// refused with close code 1009.
+    /// The largest message accepted (default 64 MiB, as axum's): more is refused with close
+    /// code 1009. Memory grows with what the peer actually sends, not with this limit.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.config = self.config.max_message_size(bytes as u64);
         self
     }
 
-    /// The largest frame accepted.
+    /// The largest frame accepted (default 16 MiB, as axum's).
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.config = self.config.max_frame_size(bytes as u64);
         self
@@ -228,7 +233,10 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade<DefaultOnFailedUpg
             protocol,
             on_upgrade,
             server: ServerConfig::default().deflate(Some(Default::default())),
-            config: Config::default(),
+            // axum's defaults, so that moving a handler over changes no limit.
+            config: Config::default()
+                .max_message_size(AXUM_MAX_MESSAGE_SIZE)
+                .max_frame_size(AXUM_MAX_FRAME_SIZE),
             on_failed_upgrade: DefaultOnFailedUpgrade,
         })
     }

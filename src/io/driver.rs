@@ -28,7 +28,9 @@ pub(crate) struct Driver {
     pub(crate) conn: Connection,
     pub(crate) reader: MessageReader,
     pub(crate) writer: WriteQueue,
-    epoch: Instant,
+    /// The instant of the connection's clock zero: the first time the clock is read (a
+    /// WebSocket that is made and dropped, or whose handshake ran, reads no clock).
+    epoch: Option<Instant>,
     /// The end of the stream was reported to the application.
     pub(crate) finished: bool,
     /// See [`DEFAULT_HIGH_WATER`].
@@ -44,7 +46,7 @@ impl Driver {
             conn,
             reader: MessageReader::with_leftover(leftover),
             writer: WriteQueue::default(),
-            epoch: Instant::now(),
+            epoch: None,
             finished: false,
             high_water: DEFAULT_HIGH_WATER,
             deferred: None,
@@ -88,8 +90,12 @@ impl Driver {
     }
 
     /// The time on the connection's clock.
-    pub(crate) fn now(&self) -> Duration {
-        self.epoch.elapsed()
+    pub(crate) fn now(&mut self) -> Duration {
+        self.epoch().elapsed()
+    }
+
+    fn epoch(&mut self) -> Instant {
+        *self.epoch.get_or_insert_with(Instant::now)
     }
 
     /// Advances the connection's clock, queueing whatever a deadline produced.
@@ -102,8 +108,9 @@ impl Driver {
 
     /// When the next deadline falls, as an `Instant`.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.conn.poll_timeout().map(|d| self.epoch + d)
+    pub(crate) fn deadline(&mut self) -> Option<Instant> {
+        let after = self.conn.poll_timeout()?;
+        Some(self.epoch() + after)
     }
 
     /// Queues a message.

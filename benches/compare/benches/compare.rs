@@ -756,6 +756,110 @@ async fn soketto_accept(
 // fastwebsockets has no handshake parser of its own: its server side is
 // `upgrade::upgrade` on a hyper request, so this is hyper's HTTP/1 connection over the
 // stream plus the upgrade, as in fastwebsockets' examples.
+// ---------------------------------------------------------------------------------------
+// The handshake inside hyper and axum: the same 13-header browser request as `http` types,
+// checked and answered by each library's upgrade entry point (the response built, the
+// WebSocket's future made; no I/O). Each iteration builds the request from a template
+// (the same cost for every line) and gives it an upgrade handle; the axum lines run the
+// task `on_upgrade` spawns (it ends at once: no connection is handed over). Our axum line
+// turns permessage-deflate off, as the others have none; `rfc6455_axum_deflate` is the
+// default (the request offers deflate: the answer and a compressor are made).
+
+/// The Chromium request as `http` types.
+fn chromium_parts() -> http::request::Parts {
+    let text = std::str::from_utf8(CHROMIUM_REQUEST).unwrap();
+    let mut lines = text.split("\r\n");
+    let path = lines.next().unwrap().split(' ').nth(1).unwrap();
+    let mut builder = http::Request::get(path).version(http::Version::HTTP_11);
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(": ").unwrap();
+        builder = builder.header(name, value);
+    }
+    builder.body(()).unwrap().into_parts().0
+}
+
+/// An `OnUpgrade` handle as hyper gives a service, but for a connection that will never be
+/// handed over: awaited, it fails at once, so the tasks `on_upgrade` spawns end at once.
+fn on_upgrade_handle() -> hyper::upgrade::OnUpgrade {
+    hyper::upgrade::on(&mut http::Request::new(()))
+}
+
+fn handshake_http_group(b: &mut Bench) {
+    if !b.wants("handshake_http") {
+        return;
+    }
+    use axum_core_traits::*;
+    let rt = runtime();
+    let rt1 = &rt;
+    let template = chromium_parts();
+    let handle = on_upgrade_handle();
+    let request = move || {
+        let mut request = http::Request::new(());
+        *request.method_mut() = template.method.clone();
+        *request.uri_mut() = template.uri.clone();
+        *request.version_mut() = template.version;
+        *request.headers_mut() = template.headers.clone();
+        request.extensions_mut().insert(handle.clone());
+        request
+    };
+    let make = request.clone();
+    let mut lines = Vec::new();
+    // hyper: the service's upgrade call.
+    let acceptor = rfc6455::io::tokio::Acceptor::default();
+    lines.push(line("rfc6455_hyper", Level::Async, move || {
+        let mut req = make();
+        let (response, upgrading) = acceptor
+            .upgrade::<_, http_body_util::Empty<Bytes>>(&mut req)
+            .unwrap();
+        let _ = black_box((response, upgrading));
+    }));
+    let make = request.clone();
+    lines.push(line("fastwebsockets_upgrade", Level::Async, move || {
+        let mut req = make();
+        black_box(fastwebsockets::upgrade::upgrade(&mut req).unwrap());
+    }));
+    // axum: extract, then on_upgrade (which spawns the task that waits for the connection).
+    let make = request.clone();
+    lines.push(line("rfc6455_axum", Level::Async, move || {
+        rt1.block_on(async {
+            let (mut parts, ()) = make().into_parts();
+            let ws = rfc6455::io::axum::WebSocketUpgrade::from_request_parts(&mut parts, &())
+                .await
+                .unwrap();
+            black_box(ws.deflate(None).on_upgrade(|_socket| async {}));
+            tokio::task::yield_now().await;
+        });
+    }));
+    let make = request.clone();
+    lines.push(line("rfc6455_axum_deflate", Level::Async, move || {
+        rt1.block_on(async {
+            let (mut parts, ()) = make().into_parts();
+            let ws = rfc6455::io::axum::WebSocketUpgrade::from_request_parts(&mut parts, &())
+                .await
+                .unwrap();
+            black_box(ws.on_upgrade(|_socket| async {}));
+            tokio::task::yield_now().await;
+        });
+    }));
+    let make = request;
+    lines.push(line("axum_ws", Level::Async, move || {
+        rt1.block_on(async {
+            let (mut parts, ()) = make().into_parts();
+            let ws = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &())
+                .await
+                .unwrap();
+            black_box(ws.on_upgrade(|_socket| async {}));
+            tokio::task::yield_now().await;
+        });
+    }));
+    b.group("handshake_http", "chromium", 1, 0, lines);
+}
+
+/// `FromRequestParts` for both extractors (axum re-exports axum-core's trait).
+mod axum_core_traits {
+    pub use axum::extract::FromRequestParts;
+}
+
 async fn fastwebsockets_accept(
     stream: MemStream,
 ) -> fastwebsockets::WebSocket<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>> {
@@ -929,6 +1033,7 @@ fn main() {
     encode_group(&mut b, true);
     encode_group(&mut b, false);
     handshake_group(&mut b);
+    handshake_http_group(&mut b);
     broadcast_group(&mut b);
     b.write_json();
 }

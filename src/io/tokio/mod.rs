@@ -32,6 +32,7 @@
 //! * An idle connection holds no buffers: they are allocated when bytes arrive and
 //!   released when the socket has nothing more to read.
 
+use std::boxed::Box;
 use std::future::{Future, poll_fn};
 
 use std::pin::Pin;
@@ -140,11 +141,17 @@ where
     Ok((WebSocket::from_parts(stream, conn, &leftover), response))
 }
 
-/// Runs `future` for at most `limit`: past it, an `Io` error of kind `TimedOut`.
+/// Runs `future` for at most `limit`: past it, an `Io` error of kind `TimedOut`. The timer
+/// is armed only if the first poll does not finish the work (a handshake whose bytes are
+/// all there already costs no clock read and no timer registration).
 pub(crate) async fn within<T>(
     limit: Option<Duration>,
     future: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
+    let mut future = std::pin::pin!(future);
+    if let Poll::Ready(done) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        return done;
+    }
     match limit {
         Some(limit) => match ::tokio::time::timeout(limit, future).await {
             Ok(result) => result,
@@ -311,7 +318,9 @@ impl Acceptor {
 /// [`send`](WebSocket::send) (or as a [`Sink`]); close with [`close`](WebSocket::close).
 #[derive(Debug)]
 pub struct WebSocket<S> {
-    inner: Inner<S>,
+    /// Boxed: a WebSocket is moved by value through the handshake's futures and into
+    /// tasks, and one pointer moves faster than the whole state (800 bytes).
+    inner: Box<Inner<S>>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
@@ -319,14 +328,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// bytes that arrived after the HTTP head.
     pub fn from_parts(stream: S, conn: Connection, leftover: &[u8]) -> WebSocket<S> {
         WebSocket {
-            inner: Inner {
+            inner: Box::new(Inner {
                 stream,
                 driver: Driver::new(conn, leftover),
                 sleep: None,
                 closing: Closing::No,
                 error: None,
                 write_wakers: [None, None],
-            },
+            }),
         }
     }
 
@@ -454,7 +463,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The stream and everything buffered: bytes received and not processed, bytes queued
     /// and not written, and the connection.
     pub fn into_parts(self) -> super::Parts<S> {
-        let mut inner = self.inner;
+        let mut inner = *self.inner;
         let write_buf = inner.driver.writer.take_all();
         super::Parts {
             stream: inner.stream,
@@ -466,7 +475,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Splits into a receiving and a sending half, usable from two tasks.
     pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
-        let shared = Arc::new(Mutex::new(self.inner));
+        let shared = Arc::new(Mutex::new(*self.inner));
         (
             ReadHalf {
                 shared: shared.clone(),

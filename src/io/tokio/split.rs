@@ -1,5 +1,6 @@
 //! The two halves of a split WebSocket, sharing one [`Inner`] behind a mutex.
 
+use std::boxed::Box;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -70,7 +71,9 @@ impl<S> ReadHalf<S> {
             // Only the two halves hold the Arc, and one was just dropped.
             Err(_) => unreachable!("a third owner of a WebSocket's halves"),
         };
-        Ok(super::WebSocket { inner })
+        Ok(super::WebSocket {
+            inner: Box::new(inner),
+        })
     }
 }
 
