@@ -23,6 +23,9 @@ COLORS = {
     "rfc6455_tokio": "#f58518",
     "rfc6455_tokio_prepared": "#e45756",
     "rfc6455_blocking": "#54a24b",
+    "rfc6455_hyper": "#b279a2",
+    "rfc6455_axum": "#9d755d",
+    "rfc6455_axum_deflate": "#bab0ac",
 }
 LABELS = {
     "rfc6455_core": "core vs peers' cores",
@@ -30,9 +33,15 @@ LABELS = {
     "rfc6455_tokio": "tokio adapter vs async peers",
     "rfc6455_tokio_prepared": "tokio, prepared frame (broadcast)",
     "rfc6455_blocking": "blocking adapter vs tungstenite",
+    "rfc6455_hyper": "hyper upgrade vs fastwebsockets'",
+    "rfc6455_axum": "axum extractor vs axum's",
+    "rfc6455_axum_deflate": "axum extractor, deflate on",
 }
 ORDER = ["decode_binary", "decode_text_ascii", "decode_text_mixed", "encode_client",
          "encode_server", "handshake", "broadcast_10k"]
+# Groups drawn in one panel: (panel, label of the group's bars).
+PANELS = {"handshake": ("handshake", "raw stream"), "handshake_hyper": ("handshake", "in hyper"),
+          "handshake_axum": ("handshake", "in axum")}
 
 
 def size_label(s):
@@ -55,29 +64,37 @@ def main():
     for r in rows:
         if r["ratio"] is None or not r["line"].startswith("rfc6455"):
             continue
-        groups.setdefault(r["group"], {}).setdefault(r["size"], []).append(r)
+        panel, label = PANELS.get(r["group"], (r["group"], None))
+        groups.setdefault(panel, {}).setdefault(label or r["size"], []).append(r)
     names = [g for g in ORDER if g in groups] + sorted(g for g in groups if g not in ORDER)
     lines_used = sorted({r["line"] for g in groups.values() for rs in g.values() for r in rs},
                         key=lambda n: list(COLORS).index(n) if n in COLORS else 99)
 
     bar, gap, group_gap = 11, 4, 26
-    panel_h, top, left = 170, 60, 52
+    panel_h, left = 170, 52
     ymax = 4.0
     width = 960
     y_of = lambda v: top + panel_h - min(v, ymax) / ymax * panel_h  # noqa: E731
     svg = []
+    # The legend, wrapped to the width: its rows decide where the panels start.
+    legend, x, y = [], left, 34
+    for name in lines_used:
+        text = LABELS.get(name, name)
+        w = 24 + 6.2 * len(text)
+        if x + w > width - 20:
+            x, y = left, y + 18
+        legend.append((name, text, x, y))
+        x += w
+    top = y + 40
     height = top + len(names) * (panel_h + 70) + 40
     svg.append(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
                f'font-family="sans-serif" font-size="11">')
     svg.append(f'<rect width="{width}" height="{height}" fill="white"/>')
     svg.append(f'<text x="{left}" y="22" font-size="15" font-weight="bold">rfc6455 ÷ the fastest peer, '
                'same bytes, same run (median of interleaved rounds; whiskers: min–max)</text>')
-    # Legend.
-    x = left
-    for name in lines_used:
-        svg.append(f'<rect x="{x}" y="34" width="12" height="12" fill="{COLORS.get(name, "#888")}"/>')
-        svg.append(f'<text x="{x + 16}" y="44">{escape(LABELS.get(name, name))}</text>')
-        x += 24 + 6.2 * len(LABELS.get(name, name))
+    for name, text, x, y in legend:
+        svg.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{COLORS.get(name, "#888")}"/>')
+        svg.append(f'<text x="{x + 16}" y="{y + 10}">{escape(text)}</text>')
     for gi, group in enumerate(names):
         base = gi * (panel_h + 70)
         off = lambda y: y + base  # noqa: E731
@@ -90,7 +107,9 @@ def main():
             svg.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{v}×</text>')
         x = left + 10
         sizes = groups[group]
-        for size in sorted(sizes, key=lambda s: (0, int(s)) if s.isdigit() else (1, s)):
+        order = ["raw stream", "in hyper", "in axum"]
+        for size in sorted(sizes, key=lambda s: (0, int(s), "") if s.isdigit()
+                            else (1, order.index(s) if s in order else 9, s)):
             rs = sorted(sizes[size], key=lambda r: list(COLORS).index(r["line"]) if r["line"] in COLORS else 99)
             start = x
             for r in rs:

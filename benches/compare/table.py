@@ -24,6 +24,8 @@ GROUPS = (
     "encode_client",
     "encode_server",
     "handshake",
+    "handshake_hyper",
+    "handshake_axum",
     "broadcast_10k",
 )
 
@@ -128,7 +130,10 @@ def main():
         "Adapter vs adapter (rfc6455 ÷ best peer at the same level)",
         [("rfc6455_tokio", "tokio adapter ÷ best async peer"),
          ("rfc6455_tokio_prepared", "tokio, prepared ÷ best async peer"),
-         ("rfc6455_blocking", "blocking adapter ÷ best blocking peer")],
+         ("rfc6455_blocking", "blocking adapter ÷ best blocking peer"),
+         ("rfc6455_hyper", "hyper upgrade ÷ fastwebsockets' upgrade"),
+         ("rfc6455_axum", "axum extractor ÷ axum's"),
+         ("rfc6455_axum_deflate", "axum extractor with deflate ÷ axum's")],
     )
     ratio_table(
         by_group,

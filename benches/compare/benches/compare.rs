@@ -818,6 +818,7 @@ fn handshake_http_group(b: &mut Bench) {
         let mut req = make();
         black_box(fastwebsockets::upgrade::upgrade(&mut req).unwrap());
     }));
+    b.group("handshake_hyper", "chromium", 1, 0, std::mem::take(&mut lines));
     // axum: extract, then on_upgrade (which spawns the task that waits for the connection).
     let make = request.clone();
     lines.push(line("rfc6455_axum", Level::Async, move || {
@@ -852,7 +853,7 @@ fn handshake_http_group(b: &mut Bench) {
             tokio::task::yield_now().await;
         });
     }));
-    b.group("handshake_http", "chromium", 1, 0, lines);
+    b.group("handshake_axum", "chromium", 1, 0, lines);
 }
 
 /// `FromRequestParts` for both extractors (axum re-exports axum-core's trait).
