@@ -48,7 +48,20 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         apply_mask_short(buf, key);
         return;
     }
-    widest!(apply_mask_words, apply_mask_avx2, apply_mask_avx512; buf, key)
+    let (head, rest, key) = align_head(buf, key);
+    apply_mask_short(head, key.0);
+    widest!(apply_mask_words, apply_mask_avx2, apply_mask_avx512; rest, key.1)
+}
+
+/// Splits off the bytes before the first 64-byte boundary (a payload starts after a frame
+/// header, so rarely on one): the wide loops then store whole cache lines, where a
+/// misaligned 64-byte store writes two. Returns the head, the rest, and the keys for each
+/// (the rest starts `head.len()` bytes further into the payload).
+#[inline]
+fn align_head(buf: &mut [u8], key: [u8; 4]) -> (&mut [u8], &mut [u8], ([u8; 4], [u8; 4])) {
+    let head = buf.as_ptr().align_offset(64).min(buf.len());
+    let (first, rest) = buf.split_at_mut(head);
+    (first, rest, (key, rotate(key, head)))
 }
 
 /// [`apply_mask`], also reporting whether every unmasked byte is ASCII (below 0x80): text
@@ -61,7 +74,12 @@ pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
         apply_mask_short(buf, key);
         return buf.is_ascii();
     }
-    widest!(apply_mask_ascii_words, apply_mask_ascii_avx2, apply_mask_ascii_avx512; buf, key)
+    let (head, rest, key) = align_head(buf, key);
+    apply_mask_short(head, key.0);
+    let head_ascii = head.is_ascii();
+    let rest_ascii =
+        widest!(apply_mask_ascii_words, apply_mask_ascii_avx2, apply_mask_ascii_avx512; rest, key.1);
+    head_ascii & rest_ascii
 }
 
 /// The byte-wise reference: the definition from §5.3, one byte at a time.
@@ -93,7 +111,13 @@ fn mask_into(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
     if src.len() < 64 {
         return mask_into_words(dst, src, key);
     }
-    widest!(mask_into_words, mask_into_avx2, mask_into_avx512; dst, src, key)
+    // Whole cache lines stored by the wide loop, as in `apply_mask`.
+    let head = dst.as_ptr().align_offset(64).min(dst.len());
+    let (dst_head, dst_rest) = dst.split_at_mut(head);
+    let (src_head, src_rest) = src.split_at(head);
+    mask_into_words(dst_head, src_head, key);
+    let key = rotate(key, head);
+    widest!(mask_into_words, mask_into_avx2, mask_into_avx512; dst_rest, src_rest, key)
 }
 
 /// 64 bytes per iteration, like [`apply_mask_words`], then byte by byte.

@@ -31,6 +31,12 @@ pub const MAX_READ: usize = 64 * 1024;
 /// The largest read into one frame: it is unmasked right after, while in cache.
 const BIG_READ: usize = 256 * 1024;
 
+/// The most bytes read at once between large frames: the frames read together are
+/// unmasked one by one as they are handed out, faster while they still sit in the
+/// first-level cache (in-memory decode of 16 KiB frames: 22 -> 26 GiB/s with 32 KiB reads
+/// rather than 64 KiB ones; 16 KiB reads were no faster).
+const CACHE_READ: usize = 32 * 1024;
+
 /// A piece of a message, as delivered by [`MessageReader::poll_chunk`].
 #[derive(Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -211,7 +217,7 @@ impl MessageReader {
         } else if self.frame_size >= MIN_READ {
             // Between large frames: a read of as many frames the size of the last one as
             // the read size holds (at least one), so that reads and frames stay aligned.
-            let n = (self.read_size / self.frame_size).max(1);
+            let n = (self.read_size.min(CACHE_READ) / self.frame_size).max(1);
             (n * self.frame_size, n * self.frame_size)
         } else {
             (self.read_size, usize::MAX)

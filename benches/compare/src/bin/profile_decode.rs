@@ -30,6 +30,23 @@ fn main() {
                 iters += 1;
             }
         }
+        "tokio-websockets" => {
+            use futures_util::StreamExt;
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (stream, handle) = MemStream::new(pristine);
+            let mut ws = tokio_websockets::ServerBuilder::new()
+                .limits(tokio_websockets::Limits::default().max_payload_len(Some(64 << 20)))
+                .serve(stream);
+            while Instant::now() < deadline {
+                handle.rewind();
+                rt.block_on(async {
+                    for _ in 0..frames {
+                        black_box(ws.next().await.unwrap().unwrap());
+                    }
+                });
+                iters += 1;
+            }
+        }
         "blocking" => {
             let (stream, handle) = MemStream::new(pristine);
             let mut ws = rfc6455::io::blocking::WebSocket::from_parts(stream, Connection::new(Role::Server, limits), &[]);
