@@ -101,12 +101,17 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
+pub mod endpoint;
 mod frame;
 mod framing;
 pub mod json;
 mod payload;
 mod registry;
+#[cfg(feature = "hyper")]
+pub mod service;
 mod session;
 
 pub use frame::{Close, Frame, FrameError, encode_messages};

@@ -140,7 +140,7 @@ fn array_of_strings(value: Value<'_>) -> Result<Messages<'_>, PayloadError> {
 /// The first value of `name` in an `application/x-www-form-urlencoded` body, decoded
 /// (`+` is a space, `%XX` a byte; a `%` not followed by two hex digits stays as it is, as
 /// Node's `querystring.unescape` leaves it).
-fn form_field<'a>(body: &'a [u8], name: &[u8]) -> Option<Cow<'a, [u8]>> {
+pub(crate) fn form_field<'a>(body: &'a [u8], name: &[u8]) -> Option<Cow<'a, [u8]>> {
     body.split(|&b| b == b'&').find_map(|pair| {
         let (key, value) = match pair.iter().position(|&b| b == b'=') {
             Some(eq) => (&pair[..eq], &pair[eq + 1..]),
