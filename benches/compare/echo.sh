@@ -2,7 +2,7 @@
 # Loopback echo: rfc6455's tokio echo server (examples/echo_server.rs) and the peers' echo
 # servers (src/bin/echo_*.rs) under the same closed-loop load from src/bin/loadgen.rs.
 #
-#   benches/compare/echo.sh                  # 1/16/256 connections x 16 B/1 KiB/64 KiB
+#   benches/compare/echo.sh                  # 1/16/256 connections x 1/16 in flight x 16 B/1 KiB/64 KiB
 #   DURATION=10 ROUNDS=3 benches/compare/echo.sh
 #
 # Every server runs with TOKIO_WORKER_THREADS=1 pinned to CPU $SERVER_CPU (default 0); the
@@ -13,7 +13,8 @@
 # other load on the machine, which msgs/s is not), rfc6455's msgs/s over the best peer's,
 # and the best peer's CPU per message over rfc6455's (above 1: rfc6455 needs less CPU).
 #
-# Environment: DURATION (s, default 5), WARMUP (s, 1), CONNS ("1 16 256"),
+# Environment: DURATION (s, default 5), WARMUP (s, 1), CONNS ("1 16 256"), INFLIGHT ("1 16":
+# messages each connection sends before waiting for their echoes),
 # SIZES ("16 1024 65536"), SERVERS ("rfc6455 tungstenite fastwebsockets tokio-websockets"),
 # ROUNDS (1; the best msgs/s of the rounds is kept, with its latencies), SERVER_CPU,
 # CLIENT_CPU, OUT (directory for raw results and server logs; default a new temp dir),
@@ -25,6 +26,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-"1 16 256"}
+INFLIGHT=${INFLIGHT:-"1 16"}
 SIZES=${SIZES:-"16 1024 65536"}
 SERVERS=${SERVERS:-"rfc6455 tungstenite fastwebsockets tokio-websockets"}
 ROUNDS=${ROUNDS:-1}
@@ -108,14 +110,15 @@ RESULTS="$OUT/results.txt"
 limit=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { printf "%d", w + d + 60 }')
 for round in $(seq "$ROUNDS"); do
     for c in $CONNS; do
+      for k in $INFLIGHT; do
         for size in $SIZES; do
             for s in $SERVERS; do
                 port=$(server_port "$s")
                 t0=$(cpu_ticks "${SPID[$s]}")
                 line=$(timeout --kill-after=5 "$limit" taskset -c "$CLIENT_CPU" "$LOADGEN" \
-                    "ws://127.0.0.1:$port" --conns "$c" --size "$size" \
+                    "ws://127.0.0.1:$port" --conns "$c" --inflight "$k" --size "$size" \
                     --duration "$DURATION" --warmup "$WARMUP" 2>>"$OUT/loadgen.log" \
-                    | grep '^RESULT' || echo "RESULT conns=$c size=$size msgs_per_s=0 p50_us=nan p99_us=nan errors=failed")
+                    | grep '^RESULT' || echo "RESULT conns=$c inflight=$k size=$size msgs_per_s=0 p50_us=nan p99_us=nan errors=failed")
                 t1=$(cpu_ticks "${SPID[$s]}")
                 # The server's CPU time per echoed message (warm-up included on both sides):
                 # unlike msgs/s, other load on the machine does not skew it.
@@ -125,6 +128,7 @@ for round in $(seq "$ROUNDS"); do
                 echo "server=$s round=$round $line server_cpu_us_per_msg=$cpu" | tee -a "$RESULTS" >&2
             done
         done
+      done
     done
 done
 cleanup
@@ -135,7 +139,7 @@ awk -v servers="$SERVERS" '
         return ""
     }
     {
-        s = field("server"); c = field("conns"); z = field("size"); r = field("msgs_per_s") + 0
+        s = field("server"); c = field("conns") "x" field("inflight"); z = field("size"); r = field("msgs_per_s") + 0
         key = c SUBSEP z SUBSEP s
         if (!(key in rate) || r > rate[key]) {
             rate[key] = r; p50[key] = field("p50_us"); p99[key] = field("p99_us")
@@ -149,7 +153,7 @@ awk -v servers="$SERVERS" '
         printf "%-5s %-6s", "", ""
         for (i = 1; i <= ns; i++) printf " | %-35s", names[i]
         printf " | %-10s | %s\n", "rfc6455", "rfc6455"
-        printf "%-5s %-6s", "conns", "size"
+        printf "%-5s %-6s", "c x k", "size"
         for (i = 1; i <= ns; i++) printf " | %8s %8s %8s %8s", "msgs/s", "p50 us", "p99 us", "cpu us"
         printf " | %-10s | %s\n", "msgs/s /", "cpu/msg:"
         printf "%-5s %-6s", "", ""

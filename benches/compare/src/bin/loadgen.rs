@@ -2,23 +2,23 @@
 //! WebSocket library, so it is equally foreign to every server it measures).
 //!
 //! ```text
-//! loadgen ADDR [--conns N] [--size BYTES] [--duration SECS] [--warmup SECS] [--text]
+//! loadgen ADDR [--conns N] [--inflight K] [--size BYTES] [--duration SECS] [--warmup SECS] [--text]
 //! loadgen ADDR --idle N [--hold SECS]
 //! ```
 //!
-//! Echo mode: N connections each send one masked message of BYTES bytes, wait for the
-//! whole echo, and repeat, for `--warmup` seconds unrecorded and then `--duration` seconds
-//! recorded. Prints one line:
+//! Echo mode: N connections each send K (default 1) masked messages of BYTES bytes in one
+//! write, wait for all K echoes, and repeat, for `--warmup` seconds unrecorded and then
+//! `--duration` seconds recorded. Prints one line:
 //!
 //! ```text
-//! RESULT conns=16 size=1024 secs=5.00 messages=812345 all_messages=975000 msgs_per_s=162469 p50_us=97.3 p99_us=180.2 max_us=2101.0 errors=0
+//! RESULT conns=16 inflight=1 size=1024 secs=5.00 messages=812345 all_messages=975000 msgs_per_s=162469 p50_us=97.3 p99_us=180.2 max_us=2101.0 errors=0
 //! ```
 //!
 //! (`all_messages` counts the warm-up too: with the server's CPU time over the whole run it
 //! gives CPU per message, which other load on the machine does not skew.)
 //!
-//! Latency is from the start of the write to the end of the echo's last frame. The first
-//! echo on each connection is compared byte for byte with what was sent.
+//! Latency is from the start of the write to the end of each echo's last frame. Every
+//! echo's length, and the first echo on each connection byte for byte, are checked.
 //!
 //! Idle mode: opens N connections, completes each handshake, prints `IDLE_READY n=N` and
 //! keeps them open (and silent) for `--hold` seconds (default 3600) or until killed.
@@ -36,6 +36,7 @@ use tokio::sync::Semaphore;
 struct Args {
     addr: String,
     conns: usize,
+    inflight: usize,
     size: usize,
     duration: f64,
     warmup: f64,
@@ -46,7 +47,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen ADDR [--conns N] [--size BYTES] [--duration SECS] [--warmup SECS] [--text]\n       loadgen ADDR --idle N [--hold SECS]"
+        "usage: loadgen ADDR [--conns N] [--inflight K] [--size BYTES] [--duration SECS] [--warmup SECS] [--text]\n       loadgen ADDR --idle N [--hold SECS]"
     );
     std::process::exit(2)
 }
@@ -55,6 +56,7 @@ fn parse_args() -> Args {
     let mut args = Args {
         addr: String::new(),
         conns: 1,
+        inflight: 1,
         size: 16,
         duration: 5.0,
         warmup: 1.0,
@@ -68,6 +70,12 @@ fn parse_args() -> Args {
         match a.as_str() {
             "--conns" => args.conns = value().parse().unwrap_or_else(|_| usage()),
             "--size" => args.size = value().parse().unwrap_or_else(|_| usage()),
+            "--inflight" => {
+                args.inflight = value().parse().unwrap_or_else(|_| usage());
+                if args.inflight == 0 {
+                    usage();
+                }
+            }
             "--duration" => args.duration = value().parse().unwrap_or_else(|_| usage()),
             "--warmup" => args.warmup = value().parse().unwrap_or_else(|_| usage()),
             "--idle" => args.idle = Some(value().parse().unwrap_or_else(|_| usage())),
@@ -217,16 +225,18 @@ fn parse_header(buf: &[u8]) -> io::Result<Option<(bool, u8, usize, usize)>> {
     Ok(Some((fin, opcode, len, hlen)))
 }
 
-/// Reads one whole data message, skipping control frames. Returns its length and, when it
-/// was a single frame, where its payload sits in `buf` (for the first-echo check).
+/// Reads one whole data message, skipping control frames; returns its length, and
+/// whether it equals `expect` (when given; only a single-frame message is compared). Bytes
+/// of the next echoes stay in `buf`.
 async fn read_message(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
     filled: &mut usize,
-) -> io::Result<(usize, Option<std::ops::Range<usize>>)> {
+    expect: Option<&[u8]>,
+) -> io::Result<(usize, bool)> {
     let mut total = 0;
     let mut frames = 0;
-    let mut single = None;
+    let mut same = true;
     loop {
         while let Some((fin, opcode, len, hlen)) = parse_header(&buf[..*filled])? {
             let end = hlen + len;
@@ -243,20 +253,15 @@ async fn read_message(
             if !control {
                 total += len;
                 frames += 1;
-                if frames == 1 && fin {
-                    single = Some(hlen..end);
-                }
-                if fin {
-                    // A closed-loop echo never sends ahead of our next request.
-                    if *filled != end {
-                        return Err(io::Error::other("unexpected bytes after the echo"));
-                    }
-                    *filled = 0;
-                    return Ok((total, single));
+                if let (Some(expect), true, true) = (expect, frames == 1, fin) {
+                    same = buf[hlen..end] == *expect;
                 }
             }
             buf.copy_within(end..*filled, 0);
             *filled -= end;
+            if !control && fin {
+                return Ok((total, same));
+            }
         }
         if *filled == buf.len() {
             buf.resize(buf.len() * 2, 0);
@@ -333,6 +338,7 @@ async fn run_connection(
     seed: u64,
     payload: Arc<Vec<u8>>,
     opcode: u8,
+    inflight: usize,
     record_from: Instant,
     end: Instant,
 ) -> Outcome {
@@ -340,39 +346,39 @@ async fn run_connection(
     let mut all = 0;
     let mut state = seed | 1;
     let key = (xorshift(&mut state) as u32).to_le_bytes();
-    let frame = masked_frame(opcode, &payload, key);
+    let batch = masked_frame(opcode, &payload, key).repeat(inflight);
     let mut buf = vec![0u8; (payload.len() + 14).max(64 << 10)];
     let mut filled = 0;
     let mut first = true;
-    let error = loop {
+    let error = 'run: loop {
         let start = Instant::now();
         if start >= end {
             break None;
         }
-        if let Err(e) = stream.write_all(&frame).await {
+        if let Err(e) = stream.write_all(&batch).await {
             break Some(e);
         }
-        let (len, single) = match read_message(&mut stream, &mut buf, &mut filled).await {
-            Ok(r) => r,
-            Err(e) => break Some(e),
-        };
-        let done = Instant::now();
-        if len != payload.len() {
-            break Some(io::Error::other(format!(
-                "echo of {len} bytes, sent {}",
-                payload.len()
-            )));
-        }
-        if first {
-            first = false;
-            let ok = single.is_none_or(|r| buf[r] == payload[..]);
-            if !ok {
-                break Some(io::Error::other("echo differs from what was sent"));
+        for _ in 0..inflight {
+            let expect = first.then_some(&payload[..]);
+            let (len, same) = match read_message(&mut stream, &mut buf, &mut filled, expect).await {
+                Ok(r) => r,
+                Err(e) => break 'run Some(e),
+            };
+            let done = Instant::now();
+            if len != payload.len() {
+                break 'run Some(io::Error::other(format!(
+                    "echo of {len} bytes, sent {}",
+                    payload.len()
+                )));
             }
-        }
-        all += 1;
-        if start >= record_from {
-            hist.record((done - start).as_nanos() as u64);
+            if !same {
+                break 'run Some(io::Error::other("echo differs from what was sent"));
+            }
+            first = false;
+            all += 1;
+            if start >= record_from {
+                hist.record((done - start).as_nanos() as u64);
+            }
         }
     };
     Outcome { hist, all, error }
@@ -405,6 +411,7 @@ async fn echo(args: &Args) -> io::Result<()> {
                 seed,
                 payload.clone(),
                 opcode,
+                args.inflight,
                 record_from,
                 end,
             ))
@@ -427,8 +434,9 @@ async fn echo(args: &Args) -> io::Result<()> {
     let secs = args.duration;
     let messages = hist.total();
     println!(
-        "RESULT conns={} size={} secs={:.2} messages={} all_messages={} msgs_per_s={:.0} p50_us={:.1} p99_us={:.1} max_us={:.1} errors={}",
+        "RESULT conns={} inflight={} size={} secs={:.2} messages={} all_messages={} msgs_per_s={:.0} p50_us={:.1} p99_us={:.1} max_us={:.1} errors={}",
         args.conns,
+        args.inflight,
         args.size,
         secs,
         messages,
