@@ -83,8 +83,23 @@ impl Utf8Validator {
                 Err(_) => return Err(Utf8Error),
             }
         }
-        if simdutf8::basic::from_utf8(bytes).is_ok() {
-            return Ok(());
+        // A piece that ends inside a code point (common when text with non-ASCII is cut
+        // into reads or blocks): the fast validator takes the piece up to that code point,
+        // and the few bytes of its start wait for the next piece — if they can start one.
+        let cut = incomplete_tail(bytes);
+        if simdutf8::basic::from_utf8(&bytes[..cut]).is_ok() {
+            let tail = &bytes[cut..];
+            if tail.is_empty() {
+                return Ok(());
+            }
+            return match core::str::from_utf8(tail) {
+                Err(e) if e.valid_up_to() == 0 && e.error_len().is_none() => {
+                    self.partial[..tail.len()].copy_from_slice(tail);
+                    self.partial_len = tail.len() as u8;
+                    Ok(())
+                }
+                _ => Err(Utf8Error),
+            };
         }
         // Slow path, taken at most once per piece: is the error an incomplete code point at
         // the very end (fine, carried to the next piece) or an invalid byte (fail now)?
@@ -112,6 +127,22 @@ impl Utf8Validator {
     pub const fn is_complete(&self) -> bool {
         self.partial_len == 0
     }
+}
+
+/// Where the code point that `bytes` ends in the middle of starts: the lead byte within the
+/// last three bytes whose sequence needs more bytes than follow it (`bytes.len()` when
+/// there is none: the piece ends on a boundary, or is invalid, which validation reports).
+#[inline]
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(3) {
+        let b = bytes[len - back];
+        if b & 0xC0 != 0x80 {
+            // A lead byte (or ASCII): incomplete if its sequence runs past the end.
+            return if sequence_len(b) > back { len - back } else { len };
+        }
+    }
+    len
 }
 
 /// The length of the sequence a lead byte starts (1 for anything that cannot lead one, so

@@ -1,17 +1,22 @@
 //! A decode loop to profile (perf record -e cpu-clock): `profile_decode LINE SIZE SECONDS`,
-//! LINE one of tokio, blocking, reader, core.
+//! LINE one of tokio, tokio-websockets, blocking, reader; `KIND=mixed` for text frames of
+//! mixed UTF-8 instead of binary ones.
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use rfc6455::{Config, Connection, MessageReader, Role};
-use rfc6455_compare::{MemStream, binary_payload, client_stream};
+use rfc6455_compare::{MemStream, binary_payload, client_stream, mixed_payload};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = args.get(1).map(String::as_str).unwrap_or("tokio");
     let size: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
     let secs: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let (pristine, frames) = client_stream(0x2, &binary_payload(size));
+    // KIND=mixed: text frames, 60% ASCII and the rest 2-4-byte UTF-8.
+    let (pristine, frames) = match std::env::var("KIND").as_deref() {
+        Ok("mixed") => client_stream(0x1, &mixed_payload(size)),
+        _ => client_stream(0x2, &binary_payload(size)),
+    };
     let limits = Config::default().max_message_size(64 << 20).max_frame_size(64 << 20);
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut iters = 0u64;
