@@ -274,6 +274,9 @@ pub enum UsageError {
     NotAckable,
     /// The frame cannot be encoded.
     Encode(EncodeError),
+    /// A message id not greater than one the session already sent
+    /// ([`ServerSession::record_message`](crate::ServerSession::record_message)).
+    StaleMessageId,
 }
 
 impl From<EncodeError> for UsageError {
@@ -297,6 +300,9 @@ impl fmt::Display for UsageError {
             UsageError::MissingHeader(h) => write!(f, "missing `{h}` header"),
             UsageError::NotAckable => f.write_str("message has no `ack` header"),
             UsageError::Encode(e) => fmt::Display::fmt(e, f),
+            UsageError::StaleMessageId => {
+                f.write_str("message id not greater than the last one sent")
+            }
         }
     }
 }

@@ -115,21 +115,28 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
+pub mod app;
+pub mod broker;
 pub mod client;
 mod decode;
 mod encode;
 mod error;
 mod frame;
+pub mod relay;
 pub mod server;
 mod session;
 pub mod testing;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use decode::{Decoded, Decoder, Item, Limits, Status};
 pub use error::{EncodeError, FrameError, ProtocolError, UsageError};
 pub use frame::{Command, Frame, Headers};
-pub use server::{AckMode, MessageId, ServerConfig, ServerEvent, ServerSession};
+pub use server::{AckMode, MessageId, ServerConfig, ServerEvent, ServerSession, message_frame};
 pub use session::{HeartBeat, Version};
 
 /// The README's examples, compiled as doctests so that they stay true.

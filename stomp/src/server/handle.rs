@@ -56,8 +56,13 @@ impl ServerSession {
             .header("accept-version")
             .and_then(Version::negotiate)
             .ok_or(ProtocolError::UnsupportedVersion)?;
-        // "STOMP 1.2 clients MUST set the following headers: accept-version ... host"
-        let host = required(&frame, "host")?.into();
+        // "STOMP 1.2 clients MUST set the following headers: accept-version ... host";
+        // a server configured to be lenient assumes its default virtual host.
+        let host = match (frame.header("host"), &self.config.host_when_missing) {
+            (Some(host), _) => host.into(),
+            (None, Some(default)) => default.clone(),
+            (None, None) => required(&frame, "host")?.into(),
+        };
         let heart_beat = match frame.header("heart-beat") {
             None => HeartBeat::NONE,
             Some(v) => HeartBeat::parse(v).ok_or(ProtocolError::InvalidHeader {

@@ -40,6 +40,11 @@ pub struct ServerConfig {
     /// [`handle_timeout`](ServerSession::handle_timeout) call (default 10 s; `None`: no
     /// limit). A transport that never speaks STOMP is not held open forever.
     pub connect_timeout: Option<Duration>,
+    /// The virtual host assumed for a CONNECT without a `host` header (default `None`: such
+    /// a CONNECT is refused, as STOMP 1.2 requires the header). `@stomp/stompjs` sends no
+    /// `host` unless told to; Spring and RabbitMQ accept that, and the tokio server does
+    /// too (`Some("/")`).
+    pub host_when_missing: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +61,7 @@ impl Default for ServerConfig {
             max_transaction_size: 1024 * 1024,
             max_pipelined_frames: 16,
             connect_timeout: Some(Duration::from_secs(10)),
+            host_when_missing: None,
         }
     }
 }
@@ -72,6 +78,13 @@ impl ServerConfig {
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> ServerConfig {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Accepts a CONNECT without `host` as if it named `host` (`None`: refuse it).
+    #[must_use]
+    pub fn host_when_missing(mut self, host: Option<&str>) -> ServerConfig {
+        self.host_when_missing = host.map(String::from);
         self
     }
 
@@ -297,6 +310,8 @@ pub struct ServerSession {
     next_message_id: u64,
     /// The time of the first `handle_timeout` call: the connect timeout runs from there.
     started: Option<Duration>,
+    /// Frames received, by command (indexes of [`Command::ALL`]).
+    received: [u64; Command::ALL.len()],
 }
 
 impl ServerSession {
@@ -317,6 +332,7 @@ impl ServerSession {
             transaction_bytes: 0,
             next_message_id: 0,
             started: None,
+            received: [0; Command::ALL.len()],
         }
     }
 
@@ -336,6 +352,15 @@ impl ServerSession {
     /// Whether the session has ended (ERROR or RECEIPT may still be waiting to be sent).
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
+    }
+
+    /// How many `command` frames the client sent so far (heart-beats are not frames), for
+    /// monitoring.
+    pub fn frames_received(&self, command: Command) -> u64 {
+        Command::ALL
+            .iter()
+            .position(|&c| c == command)
+            .map_or(0, |i| self.received[i])
     }
 
     /// The open subscriptions' ids and modes.
@@ -373,7 +398,12 @@ impl ServerSession {
             match decoded.status {
                 Status::Partial => break,
                 Status::Complete(Item::HeartBeat) => {}
-                Status::Complete(Item::Frame(frame)) => self.on_frame(frame)?,
+                Status::Complete(Item::Frame(frame)) => {
+                    if let Some(i) = Command::ALL.iter().position(|&c| c == frame.command()) {
+                        self.received[i] += 1;
+                    }
+                    self.on_frame(frame)?;
+                }
             }
         }
         Ok(())
@@ -566,41 +596,13 @@ impl ServerSession {
         let Some(ack) = self.subscriptions.get(subscription).map(|s| s.ack) else {
             return Err(UsageError::UnknownSubscription(subscription.into()));
         };
-        let destination = message
-            .header("destination")
-            .ok_or(UsageError::MissingHeader("destination"))?;
         let id = self.next_message_id;
-        let id_text = itoa(id);
-        // "The MESSAGE frame MUST include a destination header ... a message-id header with
-        // a unique identifier for that message and a subscription header matching the
-        // identifier of the subscription that is receiving the message. If the message is
-        // received from a subscription that requires explicit acknowledgment (either
-        // client or client-individual mode) then the MESSAGE frame MUST also contain an
-        // ack header"
-        let mut frame = Frame::new(Command::Message)
-            .with_header("destination", destination)
-            .with_header("message-id", &id_text)
-            .with_header("subscription", subscription);
-        if ack != AckMode::Auto && version >= Version::V1_2 {
-            frame.push_header("ack", &id_text);
-        }
-        const OURS: [&str; 7] = [
-            "destination",
-            "message-id",
-            "subscription",
-            "ack",
-            "content-length",
-            "receipt",
-            "transaction",
-        ];
-        for (name, value) in message.headers() {
-            if !OURS.contains(&name) {
-                frame.push_header(name, value);
-            }
-        }
-        if !message.body().is_empty() {
-            frame = frame.with_body(message.body().clone());
-        }
+        let frame = message_frame(
+            message,
+            subscription,
+            MessageId(id),
+            ack != AckMode::Auto && version >= Version::V1_2,
+        )?;
         self.flush_receipt();
         self.outbox.push_frame(&frame)?;
         self.next_message_id += 1;
@@ -613,6 +615,72 @@ impl ServerSession {
             self.unacked.insert(id, subscription.into());
         }
         Ok(MessageId(id))
+    }
+
+    /// Whether MESSAGEs on `subscription` carry an `ack` header (a `client` or
+    /// `client-individual` subscription of a STOMP 1.2 session): the `ack` argument of
+    /// [`message_frame`] for it. `None` if no such subscription is open.
+    pub fn needs_ack_header(&self, subscription: &str) -> Option<bool> {
+        let ack = self.subscriptions.get(subscription)?.ack;
+        Some(ack != AckMode::Auto && self.version() >= Some(Version::V1_2))
+    }
+
+    /// Records a MESSAGE the application encoded itself — with [`message_frame`], once for
+    /// every session whose subscription has the same id (a broker's fan-out) — and will
+    /// write right after the bytes [`poll_transmit`](Self::poll_transmit) yields now.
+    /// `id` must be greater than every id this session sent before (a broker-wide counter
+    /// is); the session tracks it for ACK and NACK like [`send_message`](Self::send_message).
+    ///
+    /// Drain [`poll_transmit`](Self::poll_transmit) before writing the frame: the receipt
+    /// of the event taken last goes before it.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_message`](Self::send_message); [`UsageError::StaleMessageId`] if `id` is
+    /// not greater than the last id sent. Nothing is recorded then: do not write the frame.
+    pub fn record_message(&mut self, subscription: &str, id: MessageId) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::Connected(_) => {}
+            Phase::Closed => return Err(UsageError::Closed),
+            _ => return Err(UsageError::NotConnected),
+        }
+        let Some(sub) = self.subscriptions.get_mut(subscription) else {
+            return Err(UsageError::UnknownSubscription(subscription.into()));
+        };
+        if id.0 < self.next_message_id {
+            return Err(UsageError::StaleMessageId);
+        }
+        if sub.ack != AckMode::Auto {
+            sub.unacked.push_back(id.0);
+            self.unacked.insert(id.0, subscription.into());
+        }
+        self.next_message_id = id.0.saturating_add(1);
+        self.flush_receipt();
+        self.timers.on_transmit();
+        Ok(())
+    }
+
+    /// Takes over the receipt of the event taken last: the session will not send it, and
+    /// the application answers it with [`send_receipt`](Self::send_receipt) once the
+    /// frame is really processed (a relay, once the external broker sent its own RECEIPT).
+    pub fn take_receipt(&mut self) -> Option<String> {
+        self.receipt_due.take()
+    }
+
+    /// Sends a RECEIPT for a receipt taken with [`take_receipt`](Self::take_receipt).
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotConnected`] / [`UsageError::Closed`] outside an open session.
+    pub fn send_receipt(&mut self, receipt_id: &str) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::Connected(_) => {}
+            Phase::Closed => return Err(UsageError::Closed),
+            _ => return Err(UsageError::NotConnected),
+        }
+        self.flush_receipt();
+        self.write_receipt(Some(receipt_id.into()));
+        Ok(())
     }
 
     /// Sends the receipt of the event taken last, if it had one.
@@ -682,4 +750,56 @@ impl ServerSession {
         self.unacked.clear();
         self.push_event(Some(ServerEvent::Closed { reason, unacked }), receipt);
     }
+}
+
+/// The MESSAGE frame for `message` on `subscription`: its `destination` and user headers
+/// and body, with `message-id` and `subscription` (and `ack`, when `ack` is set: see
+/// [`ServerSession::needs_ack_header`]). `content-length`, `receipt` and `transaction` headers
+/// of `message` are not copied. [`ServerSession::send_message`] sends exactly this frame;
+/// a broker builds it once for all sessions whose subscriptions share an id and records it
+/// in each with [`ServerSession::record_message`].
+///
+/// # Errors
+///
+/// [`UsageError::MissingHeader`] without a `destination`.
+pub fn message_frame(
+    message: &Frame,
+    subscription: &str,
+    id: MessageId,
+    ack: bool,
+) -> Result<Frame, UsageError> {
+    let destination = message
+        .header("destination")
+        .ok_or(UsageError::MissingHeader("destination"))?;
+    let id_text = itoa(id.0);
+    // "The MESSAGE frame MUST include a destination header ... a message-id header with a
+    // unique identifier for that message and a subscription header matching the
+    // identifier of the subscription that is receiving the message. If the message is
+    // received from a subscription that requires explicit acknowledgment (either client
+    // or client-individual mode) then the MESSAGE frame MUST also contain an ack header"
+    let mut frame = Frame::new(Command::Message)
+        .with_header("destination", destination)
+        .with_header("message-id", &id_text)
+        .with_header("subscription", subscription);
+    if ack {
+        frame.push_header("ack", &id_text);
+    }
+    const OURS: [&str; 7] = [
+        "destination",
+        "message-id",
+        "subscription",
+        "ack",
+        "content-length",
+        "receipt",
+        "transaction",
+    ];
+    for (name, value) in message.headers() {
+        if !OURS.contains(&name) {
+            frame.push_header(name, value);
+        }
+    }
+    if !message.body().is_empty() {
+        frame = frame.with_body(message.body().clone());
+    }
+    Ok(frame)
 }
