@@ -188,3 +188,58 @@ async fn mounted_in_axum() {
     ws.send(Message::text(r#"["x"]"#)).await.unwrap();
     assert_eq!(next_text(&mut ws).await.as_deref(), Some("a[\"x\"]"));
 }
+
+#[tokio::test]
+async fn socket_as_a_websocket() {
+    // A server written against rfc6455's WebSocket (an uppercasing one here), serving
+    // SockJS clients through `into_websocket`.
+    let sockjs = SockJs::builder()
+        .prefix("/up")
+        .build(|socket: Socket| async move {
+            let mut ws = socket.into_websocket(rfc6455::Config::default());
+            while let Ok(Some(message)) = ws.recv().await {
+                if let Message::Text(t) = message {
+                    if t.as_str() == "bye" {
+                        let _ = ws.close(CloseCode::new(4000), "bye!").await;
+                        return;
+                    }
+                    let _ = ws.send(Message::text(t.to_uppercase())).await;
+                }
+            }
+        });
+    let addr = serve(vec![("/up", sockjs)]).await;
+    let text = &[("content-type", "text/plain")];
+    assert_eq!(request(addr, "POST", "/up/0/b/xhr", &[], "").await.2, "o\n");
+    assert_eq!(
+        request(
+            addr,
+            "POST",
+            "/up/0/b/xhr_send",
+            text,
+            r#"["abc","d\u00e9"]"#
+        )
+        .await
+        .0,
+        204
+    );
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let (_, _, body) = request(addr, "POST", "/up/0/b/xhr", &[], "").await;
+        match rfc6455_sockjs::Framing::Xhr
+            .decode_frame(body.as_bytes())
+            .unwrap()
+        {
+            rfc6455_sockjs::Frame::Messages(m) => got.extend(m.into_iter().map(|m| m.into_owned())),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, ["ABC", "DÉ"]);
+    assert_eq!(
+        request(addr, "POST", "/up/0/b/xhr_send", text, r#"["bye"]"#)
+            .await
+            .0,
+        204
+    );
+    let (_, _, body) = request(addr, "POST", "/up/0/b/xhr", &[], "").await;
+    assert_eq!(body, "c[4000,\"bye!\"]\n");
+}

@@ -1,4 +1,5 @@
-//! A STOMP chat server: the page at `/`, STOMP over WebSocket at `/ws`, counters at
+//! A STOMP chat server: the page at `/`, STOMP over WebSocket at `/ws` (and over SockJS at
+//! `/sockjs`), counters at
 //! `/stats`, on one port (axum).
 //!
 //! ```text
@@ -168,6 +169,18 @@ async fn main() -> ExitCode {
     let stomp = builder.build();
     let ws = stomp.clone();
     let stats = stomp.clone();
+    // STOMP over SockJS beside /ws: each SockJS connection handed to the same server as a
+    // WebSocket over an in-memory pipe.
+    let sockjs = {
+        let stomp = stomp.clone();
+        rfc6455_sockjs::service::SockJs::builder().build(move |socket| {
+            let stomp = stomp.clone();
+            async move {
+                let ws = socket.into_websocket(rfc6455::Config::default());
+                stomp.serve(ws, Handshake::anonymous()).await;
+            }
+        })
+    };
     let app = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route(
@@ -176,6 +189,7 @@ async fn main() -> ExitCode {
                 ws.upgrade(upgrade, Handshake::anonymous())
             }),
         )
+        .nest_service("/sockjs", sockjs)
         .route(
             "/stats",
             get(move || async move { format!("{}\n", stats.stats()) }),

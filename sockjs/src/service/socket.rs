@@ -13,7 +13,9 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use http::{HeaderMap, Uri};
 use rfc6455::io::hyper::HyperWebSocket;
+use rfc6455::io::tokio::WebSocket;
 use rfc6455::{CloseCode, Message, Utf8Bytes};
+use tokio::io::DuplexStream;
 
 use super::cell::Cell;
 use crate::session::{CloseCause, SendError};
@@ -242,6 +244,65 @@ impl Socket {
                     Err(e) => Err(Error::WebSocket(e)),
                 }
             }
+        }
+    }
+}
+
+impl Socket {
+    /// This connection as an rfc6455 [`WebSocket`] (server role) over an in-memory pipe,
+    /// for code written against that type — a STOMP server, say — to serve SockJS clients
+    /// unchanged. A task carries messages between the two: text both ways, and a close on
+    /// either side closes the other (a Close frame from the server becomes
+    /// `c[code,"reason"]`). Costs one WebSocket framing per message, in memory.
+    ///
+    /// [`WebSocket`]: rfc6455::io::tokio::WebSocket
+    pub fn into_websocket(self, config: rfc6455::Config) -> WebSocket<DuplexStream> {
+        let (server, bridge) = tokio::io::duplex(64 * 1024);
+        let ws = WebSocket::from_upgraded(server, rfc6455::Role::Server, config.clone());
+        let peer = WebSocket::from_upgraded(bridge, rfc6455::Role::Client, config);
+        tokio::spawn(carry(self, peer));
+        ws
+    }
+}
+
+/// Carries messages between a socket and the client end of its in-memory WebSocket.
+async fn carry(mut socket: Socket, mut peer: WebSocket<DuplexStream>) {
+    loop {
+        tokio::select! {
+            from_client = socket.recv() => match from_client {
+                Ok(Some(message)) => {
+                    if peer.send(message).await.is_err() {
+                        let _ = socket.close(1011, "Server error").await;
+                        return;
+                    }
+                }
+                // The client left: the server sees a Close (1001, as a browser leaving).
+                Ok(None) | Err(_) => {
+                    let _ = peer.close(CloseCode::GOING_AWAY, "").await;
+                    return;
+                }
+            },
+            from_server = peer.recv() => match from_server {
+                Ok(Some(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                    if socket.send(message).await.is_err() {
+                        let _ = peer.close(CloseCode::GOING_AWAY, "").await;
+                        return;
+                    }
+                }
+                Ok(Some(Message::Close(frame))) => {
+                    let (code, reason) = frame
+                        .map_or((1000, Utf8Bytes::from("")), |f| (f.code.as_u16(), f.reason));
+                    let _ = socket.close(code, &reason).await;
+                    // Finish the close handshake with the server end.
+                    while let Ok(Some(_)) = peer.recv().await {}
+                    return;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    let _ = socket.close(1000, "Normal closure").await;
+                    return;
+                }
+            },
         }
     }
 }
