@@ -251,3 +251,78 @@ pub(crate) fn websocket_message(bytes: Bytes) -> PreparedMessage {
         Err(_) => PreparedMessage::binary(bytes),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AckMode;
+    use crate::broker::BrokerConfig;
+
+    fn hub_with(sessions: &[(u64, &str)], limits: MailboxLimits) -> (Hub, Vec<Arc<Mailbox>>) {
+        let mut hub = Hub::new(SimpleBroker::new(BrokerConfig::default()));
+        let mut boxes = Vec::new();
+        for &(s, sub) in sessions {
+            let m = Arc::new(Mailbox::new(limits));
+            hub.register(SessionId(s), m.clone());
+            hub.broker
+                .subscribe(SessionId(s), sub, "/topic/t", AckMode::Auto, false)
+                .unwrap();
+            boxes.push(m);
+        }
+        (hub, boxes)
+    }
+
+    #[test]
+    fn one_encoding_per_subscription_id_shared_by_every_session() {
+        let (mut hub, boxes) = hub_with(
+            &[(1, "sub-0"), (2, "sub-0"), (3, "sub-0"), (4, "other")],
+            MailboxLimits::default(),
+        );
+        let stats = Stats::default();
+        let body = Bytes::from(vec![b'x'; 4096]);
+        hub.broker
+            .publish(crate::app::message("/topic/t", &[], body))
+            .unwrap();
+        hub.drain(&[], &stats);
+        let frames: Vec<Bytes> = boxes
+            .iter()
+            .map(|m| {
+                let mut q = m.take();
+                assert_eq!(q.len(), 1);
+                q.pop_front().unwrap().frame.frame().clone()
+            })
+            .collect();
+        // The same buffer, not equal copies: encoded once for sessions 1-3.
+        assert_eq!(frames[0].as_ptr(), frames[1].as_ptr());
+        assert_eq!(frames[0].as_ptr(), frames[2].as_ptr());
+        assert_ne!(frames[0].as_ptr(), frames[3].as_ptr());
+        assert!(frames[3].windows(19).any(|w| w == b"subscription:other\n"));
+    }
+
+    #[test]
+    fn an_overflowing_mailbox_kills_its_session_only() {
+        let limits = MailboxLimits {
+            max_messages: 2,
+            max_bytes: 1 << 20,
+        };
+        let (mut hub, boxes) = hub_with(&[(1, "a"), (2, "b")], limits);
+        let stats = Stats::default();
+        for n in 0..3 {
+            hub.broker
+                .publish(crate::app::message(
+                    "/topic/t",
+                    &[],
+                    Bytes::from(n.to_string()),
+                ))
+                .unwrap();
+            hub.drain(&[], &stats);
+            // Session 2 drains its mailbox as it goes; session 1 does not.
+            assert_eq!(boxes[1].take().len(), 1);
+        }
+        assert!(boxes[0].is_killed());
+        assert!(!boxes[1].is_killed());
+        assert_eq!(stats.slow_consumers.load(Relaxed), 1);
+        assert_eq!(hub.broker.subscriptions(SessionId(1)).count(), 0);
+        assert_eq!(hub.broker.subscriptions(SessionId(2)).count(), 1);
+    }
+}
