@@ -26,6 +26,10 @@
 //! - [`Session`]: one session's state machine — one receiver at a time, a bounded
 //!   outgoing queue, heart-beats, the streaming byte budget, close, interruption, expiry.
 //! - [`Registry`]: sessions by id, bounded in number, with their expiry.
+//! - [`endpoint`]: the HTTP side as plain decisions — routes, statuses, CORS, caching,
+//!   `JSESSIONID`, the origin policy — from a [`endpoint::Request`] to an [`endpoint::Answer`].
+//! - `service` (feature `hyper`): the transports over hyper 1 and axum, and the
+//!   application's `Socket`, whatever the transport.
 //!
 //! # Driving a session by hand
 //!
