@@ -48,20 +48,20 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         apply_mask_short(buf, key);
         return;
     }
-    let (head, rest, key) = align_head(buf, key);
-    apply_mask_short(head, key.0);
-    widest!(apply_mask_words, apply_mask_avx2, apply_mask_avx512; rest, key.1)
+    let (head, rest) = align_head(buf);
+    apply_mask_short(head, key);
+    let key = rotate(key, head.len());
+    widest!(apply_mask_words, apply_mask_avx2, apply_mask_avx512; rest, key)
 }
 
 /// Splits off the bytes before the first 64-byte boundary (a payload starts after a frame
 /// header, so rarely on one): the wide loops then store whole cache lines, where a
-/// misaligned 64-byte store writes two. Returns the head, the rest, and the keys for each
-/// (the rest starts `head.len()` bytes further into the payload).
+/// misaligned 64-byte store writes two. The rest starts `head.len()` bytes further into
+/// the payload: its key is rotated by that much.
 #[inline]
-fn align_head(buf: &mut [u8], key: [u8; 4]) -> (&mut [u8], &mut [u8], ([u8; 4], [u8; 4])) {
+fn align_head(buf: &mut [u8]) -> (&mut [u8], &mut [u8]) {
     let head = buf.as_ptr().align_offset(64).min(buf.len());
-    let (first, rest) = buf.split_at_mut(head);
-    (first, rest, (key, rotate(key, head)))
+    buf.split_at_mut(head)
 }
 
 /// [`apply_mask`], also reporting whether every unmasked byte is ASCII (below 0x80): text
@@ -74,11 +74,12 @@ pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
         apply_mask_short(buf, key);
         return buf.is_ascii();
     }
-    let (head, rest, key) = align_head(buf, key);
-    apply_mask_short(head, key.0);
+    let (head, rest) = align_head(buf);
+    apply_mask_short(head, key);
     let head_ascii = head.is_ascii();
+    let key = rotate(key, head.len());
     let rest_ascii =
-        widest!(apply_mask_ascii_words, apply_mask_ascii_avx2, apply_mask_ascii_avx512; rest, key.1);
+        widest!(apply_mask_ascii_words, apply_mask_ascii_avx2, apply_mask_ascii_avx512; rest, key);
     head_ascii & rest_ascii
 }
 

@@ -139,7 +139,11 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
         let b = bytes[len - back];
         if b & 0xC0 != 0x80 {
             // A lead byte (or ASCII): incomplete if its sequence runs past the end.
-            return if sequence_len(b) > back { len - back } else { len };
+            return if sequence_len(b) > back {
+                len - back
+            } else {
+                len
+            };
         }
     }
     len
