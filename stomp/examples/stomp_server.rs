@@ -15,6 +15,8 @@
 //!   broker, or with `--relay HOST:PORT` the STOMP broker there (RabbitMQ's 61613, as
 //!   guest/guest on virtual host `/`). Two servers relaying to one RabbitMQ share topics,
 //!   queues and user destinations.
+//!
+//! `STOMP_HEARTBEAT_MS` (default 10000) sets the heart-beats the server offers, both ways.
 
 use std::process::ExitCode;
 
@@ -27,6 +29,7 @@ use rfc6455_stomp::broker::BrokerConfig;
 use rfc6455_stomp::relay::RelayConfig;
 use rfc6455_stomp::server::ConnectRequest;
 use rfc6455_stomp::tokio::StompServer;
+use rfc6455_stomp::{HeartBeat, ServerConfig};
 
 const USAGE: &str = "usage: stomp_server ADDR [--relay HOST:PORT]";
 
@@ -144,7 +147,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let heart_beat_ms = match std::env::var("STOMP_HEARTBEAT_MS").map(|v| v.parse::<u32>()) {
+        Err(_) => 10_000,
+        Ok(Ok(ms)) => ms,
+        Ok(Err(_)) => {
+            eprintln!("STOMP_HEARTBEAT_MS must be a number of milliseconds");
+            return ExitCode::from(2);
+        }
+    };
+    let session = ServerConfig::default()
+        .host_when_missing(Some("/"))
+        .heart_beat(HeartBeat {
+            send_ms: heart_beat_ms,
+            receive_ms: heart_beat_ms,
+        });
     let mut builder = StompServer::builder()
+        .session_config(session)
         .route("/echo", echo)
         .route("/whisper", whisper)
         .authenticator(login)
