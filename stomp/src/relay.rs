@@ -678,12 +678,16 @@ impl SystemConnection {
             SystemPhase::Connecting { deadline, .. } if now >= *deadline => {
                 self.lose("broker did not answer CONNECT in time".into());
             }
-            SystemPhase::Connecting { session, .. } | SystemPhase::Connected { session } => {
-                if session.handle_timeout(now).is_some() {
-                    self.lose("broker heart-beat timeout".into());
-                }
-            }
             _ => {}
+        }
+        let silent = match &mut self.phase {
+            SystemPhase::Connecting { session, .. } | SystemPhase::Connected { session } => {
+                session.handle_timeout(now).is_some()
+            }
+            _ => false,
+        };
+        if silent {
+            self.lose("broker heart-beat timeout".into());
         }
     }
 

@@ -713,10 +713,8 @@ where
                 RelayEvent::Receipt(receipt) => {
                     let _ = self.session.send_receipt(&receipt);
                 }
-                RelayEvent::Lost(message) => {
-                    if !self.session.is_closed() {
-                        let _ = self.session.error(&message);
-                    }
+                RelayEvent::Lost(message) if !self.session.is_closed() => {
+                    let _ = self.session.error(&message);
                 }
                 RelayEvent::Disconnected { receipt } => {
                     self.final_receipt = receipt;

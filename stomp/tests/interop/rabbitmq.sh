@@ -8,7 +8,7 @@
 #   rabbit_stop        stops the node by its PID (TERM, then KILL after 15 s), then epmd.
 #   rabbit_restart     stops and starts the node again on the same ports and database.
 #
-# Ports come from $RABBIT_STOMP_PORT, $RABBIT_WS_PORT, $RABBIT_AMQP_PORT,
+# Safe under `set -e`. Ports come from $RABBIT_STOMP_PORT, $RABBIT_WS_PORT, $RABBIT_AMQP_PORT,
 # $RABBIT_DIST_PORT, $RABBIT_EPMD_PORT (free ones are picked if unset). Nothing is
 # installed or started system-wide; the node name is rfc6455-stomp-<pid>@localhost.
 
@@ -82,7 +82,7 @@ _rabbit_stop_node() {
     [ -n "$RABBIT_PID" ] || return 0
     # setsid made the node's shell wrapper a group leader: TERM the group (the wrapper and
     # beam.smp), by the PID we recorded.
-    kill -TERM -- "-$RABBIT_PID" 2>/dev/null || kill -TERM "$RABBIT_PID" 2>/dev/null
+    kill -TERM -- "-$RABBIT_PID" 2>/dev/null || kill -TERM "$RABBIT_PID" 2>/dev/null || true
     local i
     for i in $(seq 150); do
         kill -0 "$RABBIT_PID" 2>/dev/null || break
@@ -90,17 +90,17 @@ _rabbit_stop_node() {
     done
     if kill -0 "$RABBIT_PID" 2>/dev/null; then
         echo "rabbitmq-server (pid $RABBIT_PID) ignored TERM for 15 s; KILL" >&2
-        kill -KILL -- "-$RABBIT_PID" 2>/dev/null || kill -KILL "$RABBIT_PID" 2>/dev/null
+        kill -KILL -- "-$RABBIT_PID" 2>/dev/null || kill -KILL "$RABBIT_PID" 2>/dev/null || true
     fi
-    wait "$RABBIT_PID" 2>/dev/null
+    wait "$RABBIT_PID" 2>/dev/null || true
     RABBIT_PID=""
 }
 
 rabbit_stop() {
     _rabbit_stop_node
     if [ -n "$EPMD_PID" ]; then
-        kill -TERM -- "-$EPMD_PID" 2>/dev/null || kill -TERM "$EPMD_PID" 2>/dev/null
-        wait "$EPMD_PID" 2>/dev/null
+        kill -TERM -- "-$EPMD_PID" 2>/dev/null || kill -TERM "$EPMD_PID" 2>/dev/null || true
+        wait "$EPMD_PID" 2>/dev/null || true
         EPMD_PID=""
     fi
 }
