@@ -323,7 +323,10 @@ impl SimpleBroker {
     }
 
     /// Forgets `session` (it closed): its subscriptions end as with
-    /// [`unsubscribe`](Self::unsubscribe).
+    /// [`unsubscribe`](Self::unsubscribe). "If the connection fails before a client sends
+    /// an ACK frame for the message the server will assume the message has not been
+    /// processed and MAY redeliver the message to another client." (STOMP 1.2, SUBSCRIBE
+    /// ack Header)
     pub fn remove_session(&mut self, session: SessionId) {
         let Some(subs) = self.sessions.remove(&session) else {
             return;
@@ -359,6 +362,9 @@ impl SimpleBroker {
                     let Some(sub) = self.sessions.get(session).and_then(|s| s.get(id)) else {
                         continue;
                     };
+                    // "To prevent malicious clients from exploiting memory allocation in a
+                    // server, servers MAY place maximum limits" (STOMP 1.2, Size Limits):
+                    // here on what one subscription may leave unacknowledged.
                     if sub.ack != AckMode::Auto && sub.unacked >= self.config.max_unacked {
                         slow.push(*session);
                         continue;
@@ -468,7 +474,10 @@ impl SimpleBroker {
     }
 
     /// The client did not consume `messages`: queue messages go back to the head of their
-    /// queue (marked `redelivered:true`); topic messages are dropped.
+    /// queue (marked `redelivered:true`); topic messages are dropped. "NACK is the opposite
+    /// of ACK. It is used to tell the server that the client did not consume the message.
+    /// The server can then either send the message to a different client, discard it, or
+    /// put it in a dead letter queue." (STOMP 1.2, NACK)
     pub fn nack(&mut self, session: SessionId, id: &str, messages: &[MessageId]) {
         self.settle(session, id, messages, true);
     }
@@ -605,6 +614,8 @@ impl SimpleBroker {
         self.sessions.get_mut(&session)?.get_mut(id)
     }
 
+    /// "a message-id header with a unique identifier for that message" (STOMP 1.2,
+    /// MESSAGE): one counter for the whole broker.
     fn take_id(&mut self) -> MessageId {
         let id = MessageId(self.next_id);
         self.next_id += 1;

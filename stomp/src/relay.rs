@@ -203,6 +203,8 @@ impl RelaySession {
     ///
     /// [`UsageError::Encode`] if the configured CONNECT headers cannot be written.
     pub fn new(config: &RelayConfig, now: Duration) -> Result<RelaySession, UsageError> {
+        // As Spring's relay does: the relay's own login and passcode for every client
+        // session's broker connection (never the client's), the virtual host as `host`.
         let mut client = ClientSession::new(config.client_config())?;
         let _ = client.handle_timeout(now);
         Ok(RelaySession {

@@ -149,7 +149,9 @@ where
                 }
                 Wake::Killed => {
                     killed_seen = true;
-                    // The hub already took the session out of the broker.
+                    // The hub already took the session out of the broker. "The server MAY
+                    // send ERROR frames if something goes wrong. In this case, it MUST then
+                    // close the connection just after sending the ERROR frame."
                     self.error("slow consumer: too many messages waiting to be written");
                     self.process_events().await;
                 }
@@ -506,6 +508,9 @@ where
         }
     }
 
+    /// Routes a SEND. Every refusal is an ERROR that ends the session: "If the server
+    /// cannot successfully process the SEND frame for any reason, the server MUST send the
+    /// client an ERROR frame and then close the connection." (STOMP 1.2, SEND)
     fn on_send(&mut self, frame: Frame) {
         let shared = self.shared.clone();
         let users = &shared.users;
@@ -637,6 +642,8 @@ where
         } else {
             Some(destination.clone())
         };
+        // "The server MAY send ERROR frames if something goes wrong. In this case, it MUST
+        // then close the connection just after sending the ERROR frame." (STOMP 1.2, ERROR)
         let Some(target) = target.filter(|t| shared.broker_config.kind(t).is_some()) else {
             return self.error(&format!("cannot subscribe to {destination}"));
         };
@@ -711,6 +718,9 @@ where
                     }
                 }
                 RelayEvent::Receipt(receipt) => {
+                    // "The server sends a RECEIPT frame to the client once a server has
+                    // successfully processed a client frame that requests a receipt": with
+                    // a relay, once the external broker has.
                     let _ = self.session.send_receipt(&receipt);
                 }
                 RelayEvent::Lost(message) if !self.session.is_closed() => {
