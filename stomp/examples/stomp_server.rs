@@ -1,6 +1,5 @@
 //! A STOMP chat server: the page at `/`, STOMP over WebSocket at `/ws` (and over SockJS at
-//! `/sockjs`), counters at
-//! `/stats`, on one port (axum).
+//! `/sockjs`), counters at `/stats`, on one port (axum).
 //!
 //! ```text
 //! cargo run --release -p rfc6455-stomp --example stomp_server -- ADDR [--relay HOST:PORT]
@@ -194,7 +193,7 @@ async fn main() -> ExitCode {
         rfc6455_sockjs::service::SockJs::builder().build(move |socket| {
             let stomp = stomp.clone();
             async move {
-                let ws = socket.into_websocket(rfc6455::Config::default());
+                let ws = socket.into_websocket(stomp.websocket_config().clone());
                 stomp.serve(ws, Handshake::anonymous()).await;
             }
         })

@@ -483,6 +483,12 @@ impl StompServer {
         )
     }
 
+    /// The WebSocket settings sessions are served with (for a WebSocket made elsewhere,
+    /// e.g. `rfc6455_sockjs`'s `Socket::into_websocket`).
+    pub fn websocket_config(&self) -> &Config {
+        &self.shared.websocket
+    }
+
     /// Runs the WebSocket handshake on `stream` (with the [`Builder::handshake`] decision
     /// and [`Builder::path`]), then serves the STOMP session until it ends.
     ///
