@@ -324,3 +324,137 @@ fn ids_increase_along_every_session_whatever_the_destination() {
         assert!(id > prev, "session {s}: {id} after {prev}");
     }
 }
+
+mod conservation {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Subscribe(u64, u8, AckMode),
+        Unsubscribe(u64, u8),
+        Publish(bool),
+        Ack(u64, u8, usize),
+        Nack(u64, u8, usize),
+        Written(u64, u8, usize),
+        Remove(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let session = 1..4u64;
+        let sub = 0..2u8;
+        let mode = prop_oneof![
+            Just(AckMode::Auto),
+            Just(AckMode::Client),
+            Just(AckMode::ClientIndividual)
+        ];
+        prop_oneof![
+            1 => (session.clone(), sub.clone(), mode).prop_map(|(s, i, m)| Op::Subscribe(s, i, m)),
+            1 => (session.clone(), sub.clone()).prop_map(|(s, i)| Op::Unsubscribe(s, i)),
+            3 => any::<bool>().prop_map(Op::Publish),
+            2 => (session.clone(), sub.clone(), 0..8usize).prop_map(|(s, i, k)| Op::Ack(s, i, k)),
+            1 => (session.clone(), sub.clone(), 0..8usize).prop_map(|(s, i, k)| Op::Nack(s, i, k)),
+            2 => (session.clone(), sub.clone(), 0..8usize).prop_map(|(s, i, k)| Op::Written(s, i, k)),
+            1 => session.prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        /// Whatever subscribers do, every accepted queue message is in exactly one place —
+        /// held in the queue, or in flight at one subscription — until it is acknowledged;
+        /// ids increase along every session; limits hold.
+        #[test]
+        fn queue_messages_are_never_lost_nor_doubled(ops in proptest::collection::vec(op(), 1..120)) {
+            let config = BrokerConfig::default().max_unacked(3).max_queued(5, 1 << 20);
+            let mut b = SimpleBroker::new(config);
+            // Queue messages by body: delivered and not settled, per (session, sub).
+            let mut in_flight: BTreeMap<(u64, String), Vec<(MessageId, String)>> = BTreeMap::new();
+            let mut modes: BTreeMap<(u64, String), AckMode> = BTreeMap::new();
+            let mut accepted = 0usize;
+            let mut done = 0usize;
+            let mut last_id: BTreeMap<u64, u64> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Subscribe(s, i, m) => {
+                        let id = format!("s{i}");
+                        if modes.contains_key(&(s, id.clone())) { continue; }
+                        let dest = if i == 0 { "/queue/q" } else { "/topic/t" };
+                        b.subscribe(SessionId(s), &id, dest, m, m != AckMode::Auto).unwrap();
+                        modes.insert((s, id), m);
+                    }
+                    Op::Unsubscribe(s, i) => {
+                        let id = format!("s{i}");
+                        b.unsubscribe(SessionId(s), &id);
+                        modes.remove(&(s, id.clone()));
+                        in_flight.remove(&(s, id));
+                    }
+                    Op::Publish(queue) => {
+                        let dest = if queue { "/queue/q" } else { "/topic/t" };
+                        let body = format!("m{accepted}");
+                        let r = b.publish(message(dest, &[], Bytes::from(body)));
+                        if queue && r.is_ok() { accepted += 1; }
+                        if queue && r.is_err() { prop_assert!(b.queued_messages() >= 5); }
+                    }
+                    Op::Ack(s, i, k) | Op::Nack(s, i, k) | Op::Written(s, i, k) => {
+                        let id = format!("s{i}");
+                        let key = (s, id.clone());
+                        let Some(list) = in_flight.get_mut(&key) else { continue };
+                        if k >= list.len() { continue; }
+                        let mode = modes[&key];
+                        let (mid, body) = list.remove(k);
+                        match (&op, mode) {
+                            (Op::Ack(..), AckMode::Client | AckMode::ClientIndividual) => {
+                                b.ack(SessionId(s), &id, &[mid]);
+                                done += 1;
+                            }
+                            (Op::Nack(..), AckMode::Client | AckMode::ClientIndividual) => {
+                                b.nack(SessionId(s), &id, &[mid]);
+                            }
+                            (Op::Written(..), AckMode::Auto) => {
+                                b.settle_written(SessionId(s), &id, mid);
+                                done += 1;
+                            }
+                            _ => list.insert(k, (mid, body)),
+                        }
+                    }
+                    Op::Remove(s) => {
+                        b.remove_session(SessionId(s));
+                        modes.retain(|(x, _), _| *x != s);
+                        in_flight.retain(|(x, _), _| *x != s);
+                    }
+                }
+                for out in std::iter::from_fn(|| b.poll_output()) {
+                    let r = match out {
+                        Output::Route(r) => r,
+                        Output::SlowConsumer(s) => {
+                            // Its queue messages went back to the queue (and maybe out again).
+                            modes.retain(|(x, _), _| *x != s.0);
+                            in_flight.retain(|(x, _), _| *x != s.0);
+                            continue;
+                        }
+                        other => panic!("{other:?}"),
+                    };
+                    for t in &r.targets {
+                        let prev = last_id.insert(t.session.0, r.id.0).unwrap_or(0);
+                        prop_assert!(r.id.0 > prev || (r.id.0 == prev && r.targets.len() > 1));
+                        if r.message.header("destination") == Some("/queue/q") {
+                            prop_assert_eq!(r.targets.len(), 1);
+                            let list = in_flight.entry((t.session.0, t.subscription.to_string())).or_default();
+                            list.push((r.id, String::from_utf8(r.message.body().to_vec()).unwrap()));
+                            prop_assert!(list.len() <= 3, "max_unacked");
+                        }
+                    }
+                }
+                let flying: usize = in_flight.values().map(Vec::len).sum();
+                prop_assert_eq!(accepted, done + flying + b.queued_messages(),
+                    "accepted = settled + in flight + queued");
+                let mut bodies: Vec<&String> = in_flight.values().flatten().map(|(_, b)| b).collect();
+                let n = bodies.len();
+                bodies.sort();
+                bodies.dedup();
+                prop_assert_eq!(bodies.len(), n, "a message in flight twice");
+            }
+        }
+    }
+}

@@ -856,3 +856,85 @@ fn a_client_that_never_connects_is_closed() {
     assert_eq!(s.handle_timeout(ms(10_000)), None);
     assert!(!s.is_closed());
 }
+
+#[test]
+fn frames_encoded_once_elsewhere_are_recorded_for_acks() {
+    let mut s = connected();
+    s.receive(b"SUBSCRIBE\nid:c\ndestination:/q\nack:client\nreceipt:r1\n\n\0SUBSCRIBE\nid:a\ndestination:/t\n\n\0")
+        .unwrap();
+    events(&mut s);
+    assert_eq!(s.needs_ack_header("c"), Some(true));
+    assert_eq!(s.needs_ack_header("a"), Some(false));
+    assert_eq!(s.needs_ack_header("x"), None);
+    // The frame a broker encodes once for every session whose subscription is "c".
+    let send = Frame::new(Command::Send)
+        .with_header("destination", "/q")
+        .with_body("x");
+    let shared = rfc6455_stomp::message_frame(&send, "c", MessageId(40), true).unwrap();
+    let mut bytes = Vec::new();
+    shared.encode(&mut bytes).unwrap();
+    assert_eq!(
+        bytes,
+        b"MESSAGE\ndestination:/q\nmessage-id:40\nsubscription:c\nack:40\ncontent-length:1\n\nx\0"
+    );
+    s.record_message("c", MessageId(40)).unwrap();
+    s.record_message("a", MessageId(41)).unwrap();
+    // The receipt of the last SUBSCRIBE goes before the frame recorded after it.
+    assert_eq!(sent(&mut s), ["RECEIPT\nreceipt-id:r1\n\n^@"]);
+    assert_eq!(s.unacked("c").collect::<Vec<_>>(), [MessageId(40)]);
+    assert_eq!(
+        s.record_message("c", MessageId(41)),
+        Err(UsageError::StaleMessageId)
+    );
+    assert_eq!(
+        s.record_message("x", MessageId(50)),
+        Err(UsageError::UnknownSubscription("x".into()))
+    );
+    // An ACK of the recorded id is resolved like one of send_message's.
+    s.receive(b"ACK\nid:40\n\n\0").unwrap();
+    assert_eq!(
+        events(&mut s),
+        [ServerEvent::Ack {
+            subscription: "c".into(),
+            messages: vec![MessageId(40)]
+        }]
+    );
+    // send_message continues after the recorded ids.
+    assert_eq!(s.send_message("a", &send), Ok(MessageId(42)));
+}
+
+#[test]
+fn a_taken_receipt_is_sent_when_the_application_says() {
+    let mut s = connected();
+    s.receive(
+        b"SEND\ndestination:/q\nreceipt:later\n\nx\0SEND\ndestination:/q\nreceipt:now\n\ny\0",
+    )
+    .unwrap();
+    assert!(matches!(s.poll_event(), Some(ServerEvent::Send(_))));
+    assert_eq!(s.take_receipt().as_deref(), Some("later"));
+    assert!(matches!(s.poll_event(), Some(ServerEvent::Send(_))));
+    assert_eq!(sent(&mut s), ["RECEIPT\nreceipt-id:now\n\n^@"]);
+    s.send_receipt("later").unwrap();
+    assert_eq!(sent(&mut s), ["RECEIPT\nreceipt-id:later\n\n^@"]);
+    assert_eq!(s.frames_received(Command::Send), 2);
+    assert_eq!(s.frames_received(Command::Connect), 1);
+    assert_eq!(s.frames_received(Command::Ack), 0);
+}
+
+#[test]
+fn a_lenient_server_assumes_a_host() {
+    let mut s = ServerSession::new(config().host_when_missing(Some("/")));
+    s.receive(b"CONNECT\naccept-version:1.2\n\n\0").unwrap();
+    let Some(ServerEvent::Connect(request)) = s.poll_event() else {
+        panic!()
+    };
+    assert_eq!(request.host, "/");
+    let mut strict = ServerSession::new(config());
+    assert_eq!(
+        strict.receive(b"CONNECT\naccept-version:1.2\n\n\0"),
+        Err(ProtocolError::MissingHeader {
+            command: Command::Connect,
+            header: "host"
+        })
+    );
+}
