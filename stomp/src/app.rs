@@ -411,7 +411,8 @@ pub enum Verdict {
 pub trait Interceptor: Send + Sync {
     /// A client's frame, as the session reported it (CONNECT, SEND, SUBSCRIBE,
     /// UNSUBSCRIBE, ACK, NACK), before the server acts on it. It may be changed.
-    /// Dropping an ACK or NACK leaves its queue messages in flight until the session ends.
+    /// Dropping or rejecting a CONNECT refuses the client (ERROR, then close); dropping an
+    /// ACK or NACK leaves its queue messages in flight until the session ends.
     fn inbound(&self, session: &SessionInfo, event: &mut ServerEvent) -> Verdict {
         let _ = (session, event);
         Verdict::Continue

@@ -884,3 +884,34 @@ async fn mounted_in_axum() {
     assert_eq!(stomp.stats().sessions_open, 1);
     c.disconnect().await.unwrap();
 }
+
+struct Doorman;
+
+impl Interceptor for Doorman {
+    fn inbound(&self, _: &SessionInfo, event: &mut ServerEvent) -> Verdict {
+        match event {
+            ServerEvent::Connect(c) if c.login.as_deref() == Some("mallory") => {
+                Verdict::Reject("no entry".into())
+            }
+            ServerEvent::Connect(c) if c.login.as_deref() == Some("ghost") => Verdict::Drop,
+            _ => Verdict::Continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_interceptor_can_refuse_a_connect() {
+    let (url, server) = start(app().interceptor(Doorman)).await;
+    for (login, message) in [("mallory", "no entry"), ("ghost", "connection refused")] {
+        match Client::connect(&url, config(Some((login, "x")))).await {
+            Err(ClientError::Error(frame)) => assert_eq!(frame.header("message"), Some(message)),
+            other => panic!("{login}: expected ERROR, got {other:?}"),
+        }
+    }
+    client(&url, Some(("alice", "alice-pw"))).await;
+    assert_eq!(
+        server.stats().rejected_connects,
+        0,
+        "refused by the interceptor, not the authenticator"
+    );
+}

@@ -360,7 +360,16 @@ where
             for interceptor in &shared.interceptors {
                 match interceptor.inbound(&self.info, &mut event) {
                     Verdict::Continue => {}
+                    // A CONNECT left unanswered would hold the session open: refuse it.
+                    Verdict::Drop if matches!(event, ServerEvent::Connect(_)) => {
+                        let _ = self.session.reject("connection refused");
+                        return;
+                    }
                     Verdict::Drop => return,
+                    Verdict::Reject(message) if matches!(event, ServerEvent::Connect(_)) => {
+                        let _ = self.session.reject(&message);
+                        return;
+                    }
                     Verdict::Reject(message) => return self.error(&message),
                 }
             }
