@@ -14,7 +14,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=(handshake_request handshake_response frame_header connection_server
         connection_client utf8 mask roundtrip inflate reader http_request
-        stomp_codec stomp_session sockjs_frames sockjs_endpoint)
+        stomp_codec stomp_session stomp_relay sockjs_frames sockjs_endpoint)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -292,7 +292,8 @@ impl RelaySession {
     /// # Errors
     ///
     /// [`UsageError::NotConnected`] before [`RelayEvent::Connected`], [`UsageError::Closed`]
-    /// after; [`UsageError::Encode`] for an unwritable header.
+    /// after; [`UsageError::DuplicateSubscription`] for an id in use; [`UsageError::Encode`]
+    /// for an unwritable header.
     pub fn subscribe(
         &mut self,
         id: &str,
@@ -302,6 +303,9 @@ impl RelaySession {
         receipt: Option<String>,
     ) -> Result<(), UsageError> {
         self.connected()?;
+        if self.subscriptions.contains_key(id) {
+            return Err(UsageError::DuplicateSubscription(id.into()));
+        }
         let prefetch = itoa(u64::from(self.prefetch));
         let receipt_header = receipt.as_ref().map(|r| self.receipt_for(r));
         let mut extra: Vec<(&str, &str)> = headers
