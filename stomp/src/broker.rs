@@ -63,7 +63,9 @@ pub struct BrokerConfig {
     pub queue_prefixes: Vec<String>,
     /// The most messages one queue holds while no subscriber can take them (default 10 000).
     pub max_queued_messages: usize,
-    /// The most bytes (bodies and headers) all queues hold together (default 64 MiB).
+    /// The most bytes all queues hold together (default 64 MiB): each message counts its
+    /// encoded size plus 256 bytes for its bookkeeping (and its queue's), so that many tiny
+    /// messages to many queue names are bounded too.
     pub max_queued_bytes: usize,
     /// The most messages one subscription may have in flight, unacknowledged (default
     /// 1000). A queue then delivers to its other subscribers; a topic subscriber that
@@ -400,7 +402,7 @@ impl SimpleBroker {
                 Ok(())
             }
             Kind::Queue => {
-                let size = message.encoded_len();
+                let size = held_size(&message);
                 let destination = String::from(destination);
                 let held = self
                     .destinations
@@ -553,7 +555,7 @@ impl SimpleBroker {
                 m.push_header("redelivered", "true");
                 Arc::new(m)
             };
-            self.queued_bytes += message.encoded_len();
+            self.queued_bytes += held_size(&message);
             dest.queued.push_front(message);
         }
     }
@@ -590,7 +592,7 @@ impl SimpleBroker {
             let Some(message) = dest.queued.pop_front() else {
                 return;
             };
-            self.queued_bytes = self.queued_bytes.saturating_sub(message.encoded_len());
+            self.queued_bytes = self.queued_bytes.saturating_sub(held_size(&message));
             let id = self.take_id();
             let Some(sub) = self.subscription_mut(session, &sub_id) else {
                 return;
@@ -621,4 +623,10 @@ impl SimpleBroker {
         self.next_id += 1;
         id
     }
+}
+
+/// What a held message costs, as counted against `max_queued_bytes`: its encoded size and
+/// the bookkeeping around it (the `Arc`, the queue's entry, a destination's name).
+fn held_size(message: &Frame) -> usize {
+    message.encoded_len() + 256
 }

@@ -167,7 +167,8 @@ fn a_full_queue_refuses_instead_of_dropping() {
         b.publish(send("/queue/q", "3")),
         Err(BrokerError::QueueFull)
     );
-    let mut b = SimpleBroker::new(BrokerConfig::default().max_queued(100, 60));
+    // About 46 bytes each, plus 256 of bookkeeping: one fits in 400, two do not.
+    let mut b = SimpleBroker::new(BrokerConfig::default().max_queued(100, 400));
     b.publish(send("/queue/q", "a")).unwrap();
     assert_eq!(
         b.publish(send("/queue/q", "b")),
