@@ -211,10 +211,28 @@ const KNOWN: [&str; 9] = [
     "sec-websocket-accept",
 ];
 
+/// The slot in [`KNOWN`] of a name of `len` bytes: the known names all differ in length,
+/// so one comparison then tells whether a name is the known one.
+#[inline]
+fn slot_of_len(len: usize) -> Option<usize> {
+    Some(match len {
+        4 => 0,
+        7 => 1,
+        10 => 2,
+        17 => 3,
+        21 => 4,
+        6 => 5,
+        22 => 6,
+        24 => 7,
+        20 => 8,
+        _ => return None,
+    })
+}
+
 /// The slot of a lower-case header name in [`KNOWN`].
 #[inline]
 fn known_slot(name: &str) -> Option<usize> {
-    KNOWN.iter().position(|k| *k == name)
+    slot_of_len(name.len()).filter(|&k| KNOWN[k] == name)
 }
 
 /// Where the known header fields are: the index of the first occurrence of each (or
@@ -260,9 +278,7 @@ pub(crate) fn header_spans(
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let slot = KNOWN
-                .iter()
-                .position(|k| k.len() == h.name.len() && k.eq_ignore_ascii_case(h.name));
+            let slot = slot_of_len(h.name.len()).filter(|&k| KNOWN[k].eq_ignore_ascii_case(h.name));
             if let Some(k) = slot {
                 match u8::try_from(i) {
                     // At most MAX_HEADERS_CAP (256) fields; an index that does not fit
@@ -374,6 +390,16 @@ impl<'a> Fields<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_names_are_found_by_their_length() {
+        for (k, name) in KNOWN.iter().enumerate() {
+            assert_eq!(slot_of_len(name.len()), Some(k), "{name}");
+            assert_eq!(known_slot(name), Some(k));
+        }
+        assert_eq!(known_slot("x-foo"), None);
+        assert_eq!(known_slot("Host"), None, "lookups are by lower-case name");
+    }
 
     /// The index of known fields finds what a scan finds: first, repeated, absent, past
     /// index 254, and names of other case.
