@@ -40,8 +40,8 @@ LABELS = {
 ORDER = ["decode_binary", "decode_text_ascii", "decode_text_mixed", "encode_client",
          "encode_server", "handshake", "broadcast_10k"]
 # Groups drawn in one panel: (panel, label of the group's bars).
-PANELS = {"handshake": ("handshake", "raw stream"), "handshake_hyper": ("handshake", "in hyper"),
-          "handshake_axum": ("handshake", "in axum")}
+PANELS = {"handshake": ("handshake", "stream"), "handshake_hyper": ("handshake", "hyper"),
+          "handshake_axum": ("handshake", "axum")}
 
 
 def size_label(s):
@@ -107,7 +107,7 @@ def main():
             svg.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{v}×</text>')
         x = left + 10
         sizes = groups[group]
-        order = ["raw stream", "in hyper", "in axum"]
+        order = ["stream", "hyper", "axum"]
         for size in sorted(sizes, key=lambda s: (0, int(s), "") if s.isdigit()
                             else (1, order.index(s) if s in order else 9, s)):
             rs = sorted(sizes[size], key=lambda r: list(COLORS).index(r["line"]) if r["line"] in COLORS else 99)
