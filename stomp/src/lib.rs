@@ -1,7 +1,13 @@
-//! STOMP 1.2 over WebSocket, built on `rfc6455`: the sans-IO layer.
+//! STOMP 1.2 over WebSocket, built on `rfc6455`: a sans-IO codec, sessions, broker and
+//! relay, and (feature `tokio`) a server on rfc6455's tokio adapter.
 //!
 //! ```text
-//!     application glue   your handler, a broker, a relay to RabbitMQ
+//!     application glue   tokio::StompServer: handlers, auth, interceptors, events,
+//!                        counters; one task per session (feature `tokio`, `axum`)
+//!     ───────────────────────────────────────────────────────────────────────
+//!     broker             broker::SimpleBroker (routing, queues, redelivery, limits)
+//!                        relay::RelaySession / SystemConnection (RabbitMQ & co.)
+//!                        app::Router / Handler / Interceptor / UserDestinations
 //!     ───────────────────────────────────────────────────────────────────────
 //!     session            ServerSession / ClientSession: frames in → events out,
 //!                        requests in → frames out; receipts, acks, transactions,
@@ -13,11 +19,12 @@
 //!     network glue       WebSocket messages (rfc6455), SockJS, an in-memory pair
 //! ```
 //!
-//! Nothing here touches a socket or reads a clock: the caller passes in the bytes of the
-//! WebSocket messages it received and the current time, and takes out events, the bytes of
-//! the WebSocket messages to send (one frame, or one heart-beat, each), the next deadline
-//! and when to close the transport. The crate is `#![no_std]` + `alloc`; the default `std`
-//! feature only adds `std::error::Error` impls.
+//! Nothing below the top layer touches a socket or reads a clock: the caller passes in the
+//! bytes of the WebSocket messages it received and the current time, and takes out events,
+//! the bytes of the WebSocket messages to send (one frame, or one heart-beat, each), the
+//! next deadline and when to close the transport. Without default features the crate is
+//! `#![no_std]` + `alloc`; `std` adds `std::error::Error` impls, `tokio` the server, the
+//! relay's TCP connections and a WebSocket client (module `tokio`), `axum` mounting in axum.
 //!
 //! * The codec: [`Decoder`] takes bytes in arbitrary pieces — a frame split across
 //!   WebSocket messages, or several frames in one — and yields [`Item::Frame`] and
@@ -27,6 +34,9 @@
 //! * The sessions: [`ServerSession`] (version negotiation, an authentication hook,
 //!   subscriptions, acknowledgments, transactions, receipts, heart-beats, ERROR then close)
 //!   and [`ClientSession`] (the same conversation from the other end).
+//! * The broker: [`broker::SimpleBroker`] (topics, queues, acknowledgments and redelivery,
+//!   bounded); [`relay`] for an external broker; [`app`] for handlers, interceptors, events
+//!   and user destinations.
 //! * [`testing::Pair`] wires a client and a server session together in memory.
 //!
 //! # A server and a client in memory
