@@ -1,5 +1,6 @@
-//! The relay's system connection on tokio: one task driving a [`SystemConnection`] over
-//! TCP, taking the application's publishes from a channel.
+//! The relay on tokio: the system connection (one task driving a [`SystemConnection`] over
+//! TCP, taking the application's publishes from a channel), and opening a session's own
+//! broker connection.
 
 #[allow(unused_imports)]
 use std::{borrow::ToOwned, boxed::Box, format, string::String, string::ToString, vec, vec::Vec};
@@ -15,10 +16,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout};
 
+use super::Shared;
 use super::{Events, PublishError};
 use crate::app::StompEvent;
 use crate::frame::Frame;
-use crate::relay::{RelayConfig, SystemConnection, SystemEvent};
+use crate::relay::{RelayConfig, RelayEvent, RelaySession, SystemConnection, SystemEvent};
 
 /// A message for the system connection, and where to report the broker's verdict.
 pub(crate) struct Publish {
@@ -133,6 +135,66 @@ async fn system(
                 }
             }
             () = sleep_until(deadline) => {}
+        }
+    }
+}
+
+/// The session's connection to the external broker.
+pub(crate) struct RelayConn {
+    pub(crate) session: RelaySession,
+    pub(crate) stream: TcpStream,
+    pub(crate) buf: BytesMut,
+}
+
+/// Opens this session's connection to the external broker and waits for its CONNECTED
+/// (within the relay's connect timeout).
+pub(crate) async fn open_relay(
+    shared: &Shared,
+    address: &str,
+    config: &crate::relay::RelayConfig,
+) -> Result<RelayConn, String> {
+    let session = RelaySession::new(config, shared.now()).map_err(|e| e.to_string())?;
+    let stream = match timeout(config.connect_timeout, TcpStream::connect(address)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return Err(format!("broker unavailable: {e}")),
+        Err(_) => return Err("broker unavailable: connect timed out".into()),
+    };
+    let _ = stream.set_nodelay(true);
+    shared.stats.relay_connections.fetch_add(1, Relaxed);
+    let mut conn = RelayConn {
+        session,
+        stream,
+        buf: BytesMut::with_capacity(8192),
+    };
+    loop {
+        let mut out = Vec::new();
+        while conn.session.poll_transmit(&mut out) > 0 {}
+        if !out.is_empty() && conn.stream.write_all(&out).await.is_err() {
+            conn.session.handle_transport_closed();
+        }
+        while let Some(event) = conn.session.poll_event() {
+            match event {
+                RelayEvent::Connected => return Ok(conn),
+                RelayEvent::Lost(message) => return Err(message),
+                _ => {}
+            }
+        }
+        if conn.session.poll_close_transport() {
+            return Err("broker unavailable".into());
+        }
+        let deadline = conn.session.poll_timeout().map_or_else(
+            || Instant::now() + config.connect_timeout,
+            |d| Instant::from_std(shared.epoch) + d,
+        );
+        tokio::select! {
+            r = conn.stream.read_buf(&mut conn.buf) => match r {
+                Ok(n) if n > 0 => {
+                    conn.session.receive(&conn.buf);
+                    conn.buf.clear();
+                }
+                _ => conn.session.handle_transport_closed(),
+            },
+            () = sleep_until(deadline) => conn.session.handle_timeout(shared.now()),
         }
     }
 }

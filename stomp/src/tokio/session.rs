@@ -14,26 +14,19 @@ use bytes::{Bytes, BytesMut};
 use rfc6455::io::tokio::WebSocket;
 use rfc6455::{CloseCode, Message};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::hub::Mailbox;
+use super::relay::{RelayConn, open_relay};
 use super::stats::index;
 use super::{Backend, Shared};
 use crate::app::{Action, Dispatch, Handshake, SessionInfo, StompEvent, Verdict};
 use crate::broker::SessionId;
 use crate::frame::{Command, Frame};
-use crate::relay::{RelayEvent, RelaySession};
+use crate::relay::RelayEvent;
 use crate::server::{CloseReason, ConnectRequest, ServerEvent, ServerSession};
 
 const SERVER: &str = concat!("rfc6455-stomp/", env!("CARGO_PKG_VERSION"));
-
-/// The session's connection to the external broker.
-struct RelayConn {
-    session: RelaySession,
-    stream: TcpStream,
-    buf: BytesMut,
-}
 
 enum Wake {
     Ws(Result<Option<Message>, rfc6455::io::Error>),
@@ -761,59 +754,6 @@ where
             // "the server MUST then close the connection" (after ERROR, or the RECEIPT of
             // a DISCONNECT): the WebSocket closing handshake, bounded.
             let _ = timeout(Duration::from_secs(5), self.ws.close(CloseCode::NORMAL, "")).await;
-        }
-    }
-}
-
-/// Opens this session's connection to the external broker and waits for its CONNECTED
-/// (within the relay's connect timeout).
-async fn open_relay(
-    shared: &Shared,
-    address: &str,
-    config: &crate::relay::RelayConfig,
-) -> Result<RelayConn, String> {
-    let session = RelaySession::new(config, shared.now()).map_err(|e| e.to_string())?;
-    let stream = match timeout(config.connect_timeout, TcpStream::connect(address)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => return Err(format!("broker unavailable: {e}")),
-        Err(_) => return Err("broker unavailable: connect timed out".into()),
-    };
-    let _ = stream.set_nodelay(true);
-    shared.stats.relay_connections.fetch_add(1, Relaxed);
-    let mut conn = RelayConn {
-        session,
-        stream,
-        buf: BytesMut::with_capacity(8192),
-    };
-    loop {
-        let mut out = Vec::new();
-        while conn.session.poll_transmit(&mut out) > 0 {}
-        if !out.is_empty() && conn.stream.write_all(&out).await.is_err() {
-            conn.session.handle_transport_closed();
-        }
-        while let Some(event) = conn.session.poll_event() {
-            match event {
-                RelayEvent::Connected => return Ok(conn),
-                RelayEvent::Lost(message) => return Err(message),
-                _ => {}
-            }
-        }
-        if conn.session.poll_close_transport() {
-            return Err("broker unavailable".into());
-        }
-        let deadline = conn.session.poll_timeout().map_or_else(
-            || Instant::now() + config.connect_timeout,
-            |d| Instant::from_std(shared.epoch) + d,
-        );
-        tokio::select! {
-            r = conn.stream.read_buf(&mut conn.buf) => match r {
-                Ok(n) if n > 0 => {
-                    conn.session.receive(&conn.buf);
-                    conn.buf.clear();
-                }
-                _ => conn.session.handle_transport_closed(),
-            },
-            () = sleep_until(deadline) => conn.session.handle_timeout(shared.now()),
         }
     }
 }
