@@ -16,7 +16,7 @@
 # Environment: DURATION (s, default 5), WARMUP (s, 1), CONNS ("1 16 256"), INFLIGHT ("1 16":
 # messages each connection sends before waiting for their echoes),
 # SIZES ("16 1024 65536"), SERVERS ("rfc6455 tungstenite fastwebsockets tokio-websockets"),
-# ROUNDS (1; the best msgs/s of the rounds is kept, with its latencies), SERVER_CPU,
+# ROUNDS (1; the median round by msgs/s is reported, with its latencies and CPU), SERVER_CPU,
 # CLIENT_CPU, OUT (directory for raw results and server logs; default a new temp dir),
 # BUILD (1; 0 runs the binaries already built).
 set -euo pipefail
@@ -141,14 +141,25 @@ awk -v servers="$SERVERS" '
     {
         s = field("server"); c = field("conns") "x" field("inflight"); z = field("size"); r = field("msgs_per_s") + 0
         key = c SUBSEP z SUBSEP s
-        if (!(key in rate) || r > rate[key]) {
-            rate[key] = r; p50[key] = field("p50_us"); p99[key] = field("p99_us")
-        }
-        u = field("server_cpu_us_per_msg")
-        if (u != "nan" && u != "" && (!(key in cpu) || u + 0 < cpu[key])) cpu[key] = u + 0
+        m = ++runs[key]
+        rates[key, m] = r; p50s[key, m] = field("p50_us"); p99s[key, m] = field("p99_us")
+        cpus[key, m] = field("server_cpu_us_per_msg")
         if (!((c SUBSEP z) in seen)) { seen[c SUBSEP z] = 1; order[++n] = c SUBSEP z }
     }
     END {
+        # Per configuration and server: the median round by msgs/s (the lower middle one
+        # for an even count), with that round'"'"'s latencies and CPU per message.
+        for (key in runs) {
+            m = runs[key]
+            for (i = 1; i <= m; i++) idx[i] = i
+            for (i = 2; i <= m; i++)
+                for (j = i; j > 1 && rates[key, idx[j - 1]] > rates[key, idx[j]]; j--) {
+                    t = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = t
+                }
+            mid = idx[int((m + 1) / 2)]
+            rate[key] = rates[key, mid]; p50[key] = p50s[key, mid]; p99[key] = p99s[key, mid]
+            if (cpus[key, mid] != "nan" && cpus[key, mid] != "") cpu[key] = cpus[key, mid] + 0
+        }
         ns = split(servers, names, " ")
         printf "%-5s %-6s", "", ""
         for (i = 1; i <= ns; i++) printf " | %-35s", names[i]
