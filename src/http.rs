@@ -241,6 +241,15 @@ impl ServerConfig {
     /// The first requirement not met; [`HandshakeError::http_response`] answers it.
     pub fn check_http(&self, request: &WebSocketRequest<'_>) -> Result<(), HandshakeError> {
         request.validate()?;
+        self.check_http_origin(request)
+    }
+
+    /// The origin policy alone, for a request whose authority is its `Host` field or, over
+    /// HTTP/2 and 3, its `:authority`.
+    pub(crate) fn check_http_origin(
+        &self,
+        request: &WebSocketRequest<'_>,
+    ) -> Result<(), HandshakeError> {
         let host = request.host().map(str::as_bytes);
         self.check_origin(request.headers.get("origin").map(|v| v.as_bytes()), host)
     }
@@ -273,6 +282,20 @@ impl ServerConfig {
         options: &AcceptOptions,
     ) -> Result<(Response<()>, Accepted), HandshakeError> {
         self.check_http(request)?;
+        self.answer_http(request, options)
+    }
+
+    /// The negotiation and the response, for a request that [`check_http`] (or
+    /// [`WebSocketRequest::validate`] and [`check_http_origin`]) accepted: what the axum
+    /// extractor runs in `on_upgrade`, having validated the request when it was extracted.
+    ///
+    /// [`check_http`]: ServerConfig::check_http
+    /// [`check_http_origin`]: ServerConfig::check_http_origin
+    pub(crate) fn answer_http(
+        &self,
+        request: &WebSocketRequest<'_>,
+        options: &AcceptOptions,
+    ) -> Result<(Response<()>, Accepted), HandshakeError> {
         let accepted = self.negotiate_fields(request.headers, &[], options)?;
         let mut response = Response::new(());
         match request.kind() {

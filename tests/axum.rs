@@ -177,6 +177,40 @@ async fn rejections_from_the_extractor_and_the_origin_policy() {
 }
 
 #[tokio::test]
+async fn offers_split_over_several_field_lines_are_all_read() {
+    tokio::time::timeout(LIMIT, async {
+        let addr = serve().await;
+        // RFC 6455 §11.3.4: "The |Sec-WebSocket-Protocol| header field MAY appear multiple
+        // times in an HTTP request (which is logically the same as a single
+        // |Sec-WebSocket-Protocol| header field that contains all values)." The server's
+        // first choice the client offered is on the second line; the extensions are split
+        // too.
+        let handshake = "GET /echo HTTP/1.1\r\nHost: a.example\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\
+             Sec-WebSocket-Protocol: chat, v12.stomp\r\n\
+             Sec-WebSocket-Extensions: x-unknown\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+        let text = raw(addr, handshake).await;
+        assert!(text.starts_with("http/1.1 101 "), "{text}");
+        assert!(
+            text.contains("\r\nsec-websocket-protocol: v12.stomp\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\r\nsec-websocket-extensions: permessage-deflate"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+            "{text}"
+        );
+    })
+    .await
+    .expect("within the time limit");
+}
+
+#[tokio::test]
 async fn without_a_hyper_connection_the_request_is_not_upgradable() {
     use tower_service::Service;
     let mut app = Router::new().route("/echo", any(echo));

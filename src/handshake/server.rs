@@ -150,7 +150,30 @@ impl ServerConfig {
         options: &AcceptOptions,
         out: &mut Vec<u8>,
     ) -> Result<Accepted, HandshakeError> {
-        match self.negotiate(request, options) {
+        let answer = self
+            .check(request)
+            .and_then(|()| self.negotiate(request, options));
+        Self::answer(answer, options, out)
+    }
+
+    /// [`accept_with`](ServerConfig::accept_with) for a request that [`check`](ServerConfig::check)
+    /// has just accepted: the §4.2.1 and origin checks are not run again (the adapters check
+    /// before asking the application, so that a bad request is answered without it).
+    pub(crate) fn accept_checked(
+        &self,
+        request: &Request<'_>,
+        options: &AcceptOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<Accepted, HandshakeError> {
+        Self::answer(self.negotiate(request, options), options, out)
+    }
+
+    fn answer(
+        answer: Result<([u8; 28], Accepted), HandshakeError>,
+        options: &AcceptOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<Accepted, HandshakeError> {
+        match answer {
             Ok((key, accepted)) => {
                 write_switching_protocols(&key, &accepted, &options.headers, out);
                 Ok(accepted)
@@ -193,7 +216,6 @@ impl ServerConfig {
         request: &Request<'_>,
         options: &AcceptOptions,
     ) -> Result<([u8; 28], Accepted), HandshakeError> {
-        self.check(request)?;
         let accepted = self.negotiate_fields(request.fields, request.leftover, options)?;
         Ok((accept_key(request.key().unwrap_or_default()), accepted))
     }

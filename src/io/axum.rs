@@ -46,7 +46,7 @@ use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
 use futures_sink::Sink;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, Uri, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
@@ -119,7 +119,7 @@ impl<F> WebSocketUpgrade<F> {
     /// The subprotocol that [`on_upgrade`](WebSocketUpgrade::on_upgrade) will select.
     pub fn selected_protocol(&self) -> Option<HeaderValue> {
         self.server
-            .accept_http(&self.request())
+            .answer_http(&self.request(), &AcceptOptions::default())
             .ok()
             .and_then(|(_, accepted)| accepted.protocol)
             .and_then(|p| HeaderValue::from_str(&p).ok())
@@ -182,10 +182,14 @@ impl<F> WebSocketUpgrade<F> {
         Fut: Future<Output = ()> + Send + 'static,
         F: OnFailedUpgrade,
     {
-        let (response, accepted) = match self
+        // The request was validated (RFC 6455 §4.2.1 or RFC 8441) when it was extracted;
+        // the origin policy and the negotiation use what was set since.
+        let request = self.request();
+        let answer = self
             .server
-            .accept_http_with(&self.request(), &AcceptOptions::default())
-        {
+            .check_http_origin(&request)
+            .and_then(|()| self.server.answer_http(&request, &AcceptOptions::default()));
+        let (response, accepted) = match answer {
             Ok(done) => done,
             Err(e) => return e.http_response::<Body>(),
         };
@@ -229,7 +233,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade<DefaultOnFailedUpg
             method: parts.method.clone(),
             version: parts.version,
             uri: parts.uri.clone(),
-            headers: parts.headers.clone(),
+            headers: answer_fields(&parts.headers),
             protocol,
             on_upgrade,
             server: ServerConfig::default().deflate(Some(Default::default())),
@@ -240,6 +244,26 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade<DefaultOnFailedUpg
             on_failed_upgrade: DefaultOnFailedUpgrade,
         })
     }
+}
+
+/// The header fields that the origin policy, the negotiation and the response read: the
+/// extractor keeps these (their values are shared, not copied) rather than every field of
+/// the request.
+fn answer_fields(headers: &HeaderMap) -> HeaderMap {
+    const ANSWER_FIELDS: [HeaderName; 5] = [
+        ::http::header::HOST,
+        ::http::header::ORIGIN,
+        ::http::header::SEC_WEBSOCKET_KEY,
+        ::http::header::SEC_WEBSOCKET_PROTOCOL,
+        ::http::header::SEC_WEBSOCKET_EXTENSIONS,
+    ];
+    let mut kept = HeaderMap::with_capacity(ANSWER_FIELDS.len());
+    for name in ANSWER_FIELDS {
+        for value in headers.get_all(&name) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    kept
 }
 
 /// Why the extractor refused a request.

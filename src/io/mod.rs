@@ -309,7 +309,7 @@ pub(crate) fn conclude<T>(
 ) -> Result<(crate::handshake::Accepted, T), Error> {
     match decision {
         Ok((options, value)) => handshake
-            .accept_with(request, &options, out)
+            .accept_checked(request, &options, out)
             .map(|accepted| (accepted, value))
             .map_err(Error::from),
         Err(rejection) => {
