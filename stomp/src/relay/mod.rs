@@ -25,6 +25,7 @@ use alloc::string::String;
 use core::time::Duration;
 
 use crate::client::ClientConfig;
+use crate::frame::Frame;
 use crate::session::HeartBeat;
 
 pub use session::{RelayEvent, RelaySession};
@@ -116,4 +117,19 @@ impl RelayConfig {
         config.passcode = self.passcode.clone();
         config
     }
+}
+
+/// The headers of a SEND that the relay passes on to the broker: all of them but those it
+/// writes itself (`destination`, `content-length`, its own `receipt`), and `transaction`,
+/// which is never passed to the broker.
+fn forwarded_headers(frame: &Frame) -> alloc::vec::Vec<(&str, &str)> {
+    frame
+        .headers()
+        .filter(|(name, _)| {
+            !matches!(
+                *name,
+                "destination" | "content-length" | "receipt" | "transaction"
+            )
+        })
+        .collect()
 }

@@ -257,15 +257,7 @@ impl RelaySession {
             .header("destination")
             .ok_or(UsageError::MissingHeader("destination"))?;
         let receipt_header = receipt.as_ref().map(|r| self.receipt_for(r));
-        let mut headers: Vec<(&str, &str)> = frame
-            .headers()
-            .filter(|(n, _)| {
-                !matches!(
-                    *n,
-                    "destination" | "content-length" | "receipt" | "transaction"
-                )
-            })
-            .collect();
+        let mut headers = super::forwarded_headers(frame);
         if let Some(r) = &receipt_header {
             headers.push(("receipt", r));
         }

@@ -3,7 +3,6 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::BufMut;
@@ -244,15 +243,7 @@ impl SystemConnection {
             return Err(PublishError::Unavailable);
         };
         let receipt = format!("system-{}", self.next_receipt);
-        let mut headers: Vec<(&str, &str)> = message
-            .headers()
-            .filter(|(n, _)| {
-                !matches!(
-                    *n,
-                    "destination" | "content-length" | "receipt" | "transaction"
-                )
-            })
-            .collect();
+        let mut headers = super::forwarded_headers(message);
         headers.push(("receipt", &receipt));
         if session
             .send(destination, &headers, message.body().clone())
