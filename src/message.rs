@@ -18,7 +18,11 @@ use crate::utf8::Utf8Bytes;
 /// assert_eq!(binary.into_data(), &[1, 2, 3][..]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(C, u8)]
+// The tag is a whole word, so that moving a message (into `send`'s future, out of `recv`)
+// copies aligned words. With a one-byte tag the compiler copied bytes 1..40 around it with
+// unaligned 16-byte moves that the next aligned loads could not be forwarded from: the
+// tokio server's send of a 16-byte message went from 33 to 48 M/s with this alone.
+#[repr(C, u64)]
 pub enum Message {
     /// A text message.
     Text(Utf8Bytes),

@@ -233,7 +233,7 @@ impl Connection {
 
     /// [`encode_message_header`](Connection::encode_message_header), appending the header
     /// to `out` (no [`EncodedHeader`] in between): returns the masking key of a client.
-    #[inline]
+    #[inline(always)]
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn append_message_header(
         &mut self,

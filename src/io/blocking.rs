@@ -459,6 +459,8 @@ impl<S: Read + Write> WebSocket<S> {
         while !self.driver.writer.is_empty() {
             let written = if self.driver.writer.is_contiguous() {
                 self.stream.write(self.driver.writer.front())
+            } else if let Some(pair) = self.driver.writer.pair() {
+                self.stream.write_vectored(&pair)
             } else {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let n = self.driver.writer.slices(&mut slices);

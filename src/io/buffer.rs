@@ -67,7 +67,7 @@ impl WriteQueue {
 
     /// Runs `encode` on the owned buffer at the end of the queue (frames are appended to
     /// it) and counts what it appended.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn encode<R>(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         let tail = if self.rest.is_empty() {
             &mut self.head
@@ -78,6 +78,24 @@ impl WriteQueue {
         let result = encode(tail);
         self.len += tail.len() - before;
         result
+    }
+
+    /// The owned buffer at the end of the queue, to append frames to; the caller reports
+    /// what it appended with [`appended`](WriteQueue::appended). (The closure-free form of
+    /// [`encode`](WriteQueue::encode), for the hot path of sending a message.)
+    #[inline(always)]
+    pub(crate) fn tail(&mut self) -> &mut Vec<u8> {
+        if self.rest.is_empty() {
+            &mut self.head
+        } else {
+            self.tail_behind_shared()
+        }
+    }
+
+    /// Counts `n` bytes appended to [`tail`](WriteQueue::tail).
+    #[inline(always)]
+    pub(crate) fn appended(&mut self, n: usize) {
+        self.len += n;
     }
 
     #[cold]
@@ -117,6 +135,18 @@ impl WriteQueue {
     #[inline]
     pub(crate) fn is_contiguous(&self) -> bool {
         self.rest.is_empty() || (self.pos == self.head.len() && self.rest.len() == 1)
+    }
+
+    /// The unwritten bytes when they are exactly two pieces: a header in `head` and the one
+    /// segment behind it (a large server frame's shared payload) — the usual vectored write,
+    /// without filling [`MAX_SLICES`] slices.
+    #[inline]
+    pub(crate) fn pair(&self) -> Option<[IoSlice<'_>; 2]> {
+        if self.rest.len() != 1 || self.pos >= self.head.len() {
+            return None;
+        }
+        let second = self.rest.front()?.bytes();
+        Some([IoSlice::new(&self.head[self.pos..]), IoSlice::new(second)])
     }
 
     /// The unwritten bytes as slices for a vectored write; returns how many were filled.
@@ -237,6 +267,12 @@ mod tests {
             let n = q.slices(&mut slices);
             let mut gathered: Vec<u8> =
                 slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
+            // The two-piece shortcut, when it applies, is exactly the general answer.
+            if let Some(pair) = q.pair() {
+                let from_pair: Vec<u8> = pair.iter().flat_map(|s| s.iter().copied()).collect();
+                assert_eq!(from_pair, gathered);
+                assert_eq!(n, 2);
+            }
             gathered.truncate(step);
             assert_eq!(
                 &q.front()[..q.front().len().min(1)],
@@ -246,6 +282,29 @@ mod tests {
             q.advance(gathered.len());
         }
         out
+    }
+
+    #[test]
+    fn a_header_and_its_shared_payload_are_a_pair_until_the_header_is_written() {
+        let mut q = WriteQueue::default();
+        assert!(q.pair().is_none());
+        q.encode(|out| out.extend_from_slice(b"hd"));
+        assert!(q.pair().is_none(), "one piece is contiguous, not a pair");
+        q.push_shared(Bytes::from_static(b"payload"));
+        let pair = q.pair().expect("header + payload");
+        assert_eq!((&pair[0][..], &pair[1][..]), (&b"hd"[..], &b"payload"[..]));
+        q.advance(1);
+        let pair = q.pair().expect("the rest of the header + payload");
+        assert_eq!((&pair[0][..], &pair[1][..]), (&b"d"[..], &b"payload"[..]));
+        q.advance(1);
+        assert!(q.pair().is_none(), "only the payload is left");
+        assert_eq!(q.front(), b"payload");
+        q.encode(|out| out.extend_from_slice(b"next"));
+        assert!(
+            q.pair().is_none(),
+            "payload + a frame behind it: head is written"
+        );
+        assert_eq!(drain(&mut q, 3), b"payloadnext");
     }
 
     #[test]

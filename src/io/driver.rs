@@ -117,6 +117,7 @@ impl Driver {
     }
 
     /// Queues a message.
+    #[inline]
     pub(crate) fn encode(&mut self, message: Message) -> Result<(), Error> {
         let conn = &mut self.conn;
         match message {
@@ -152,21 +153,42 @@ impl Driver {
     }
 
     /// Queues a data message: a large server payload after its header, without a copy;
-    /// anything else encoded (masked, compressed, fragmented) into the queue.
+    /// a whole uncompressed message as one frame appended to the queue (header, then the
+    /// payload, masked in the same pass for a client); anything else (compressed,
+    /// fragmented) through [`Connection::send_message`].
+    #[inline(always)]
     fn send_data(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), UsageError> {
         let conn = &mut self.conn;
-        if conn.role() == Role::Server
-            && payload.len() >= SHARED_MIN
-            && !conn.would_compress(payload.len())
-            && conn.config().fragment_size.is_none()
-        {
+        let len = payload.len();
+        if conn.config().fragment_size.is_some() || conn.would_compress(len) {
+            return self.send_framed(kind, &payload);
+        }
+        if len >= SHARED_MIN && conn.role() == Role::Server {
             self.writer
-                .encode(|out| conn.append_message_header(kind, payload.len(), out))?;
+                .encode(|out| conn.append_message_header(kind, len, out))?;
             self.writer.push_shared(payload);
             return Ok(());
         }
+        // The hot path of `send`: no closure, no call the compiler might keep out of line.
+        let out = self.writer.tail();
+        let before = out.len();
+        out.reserve(crate::frame::MAX_HEADER_LEN + len);
+        match conn.append_message_header(kind, len, out)? {
+            // A server payload here is below `SHARED_MIN`.
+            None => out.extend_from_slice(&payload),
+            Some(key) => crate::mask::extend_masked(out, &payload, key),
+        }
+        let appended = out.len() - before;
+        self.writer.appended(appended);
+        Ok(())
+    }
+
+    /// A message compressed or fragmented by the connection.
+    #[inline(never)]
+    fn send_framed(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), UsageError> {
+        let conn = &mut self.conn;
         self.writer
-            .encode(|out| conn.send_message(kind, &payload, out))
+            .encode(|out| conn.send_message(kind, payload, out))
     }
 
     /// What the end of the stream means for the application: `Ok` after a clean close.

@@ -280,6 +280,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// Writes everything queued. `Ready(Ok)` once the queue is empty.
+    #[inline]
     pub(super) fn poll_write_out(
         &mut self,
         cx: &mut Context<'_>,
@@ -290,6 +291,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             let writer = &self.driver.writer;
             let result = if writer.is_contiguous() || !stream.is_write_vectored() {
                 stream.poll_write(cx, writer.front())
+            } else if let Some(pair) = writer.pair() {
+                stream.poll_write_vectored(cx, &pair)
             } else {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let n = writer.slices(&mut slices);
@@ -331,6 +334,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
+    #[inline]
     pub(super) fn poll_ready(
         &mut self,
         cx: &mut Context<'_>,
@@ -340,6 +344,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             return Poll::Ready(Err(Error::Closed));
         }
         self.driver.queue_control();
+        if self.driver.write_blocked() {
+            return self.poll_below_high_water(cx, half);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes until the queue is below the high-water mark.
+    #[inline(never)]
+    fn poll_below_high_water(
+        &mut self,
+        cx: &mut Context<'_>,
+        half: Half,
+    ) -> Poll<Result<(), Error>> {
         while self.driver.write_blocked() {
             ready!(self.poll_write_out(cx, half))?;
         }

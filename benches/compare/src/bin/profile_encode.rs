@@ -13,7 +13,8 @@ fn main() {
     let size: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
     let secs: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
     let role = if which.ends_with("client") { Role::Client } else { Role::Server };
-    let payload = Bytes::from(binary_payload(size));
+    // Static, as in `benches/compare.rs`: cloning it for each send costs no atomic.
+    let payload = Bytes::from_static(binary_payload(size).leak());
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut n = 0u64;
     if which.starts_with("tokio") {
