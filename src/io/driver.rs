@@ -183,6 +183,46 @@ impl Driver {
         Ok(())
     }
 
+    /// For a large server data message, when nothing is queued: its header, checked and
+    /// encoded as [`send_data`](Driver::send_data) would, so that the caller can write
+    /// header and payload in one vectored write with no trip through the queue (then
+    /// [`queue_unwritten`](Driver::queue_unwritten) what the write left). `None`: encode
+    /// the message as usual.
+    #[inline]
+    pub(crate) fn direct_header(
+        &mut self,
+        message: &Message,
+    ) -> Result<Option<crate::connection::EncodedHeader>, UsageError> {
+        let (kind, len) = match message {
+            Message::Binary(data) => (MessageKind::Binary, data.len()),
+            Message::Text(text) => (MessageKind::Text, text.len()),
+            _ => return Ok(None),
+        };
+        let conn = &mut self.conn;
+        if len < SHARED_MIN
+            || conn.role() != Role::Server
+            || !self.writer.is_empty()
+            || conn.config().fragment_size.is_some()
+            || conn.would_compress(len)
+        {
+            return Ok(None);
+        }
+        conn.encode_message_header(kind, len as u64).map(Some)
+    }
+
+    /// Queues what a direct write of `header` + `payload` left unwritten (`written` bytes
+    /// went out).
+    pub(crate) fn queue_unwritten(&mut self, header: &[u8], payload: Bytes, written: usize) {
+        if written < header.len() {
+            self.writer
+                .encode(|out| out.extend_from_slice(&header[written..]));
+            self.writer.push_shared(payload);
+        } else {
+            let from = (written - header.len()).min(payload.len());
+            self.writer.push_shared(payload.slice(from..));
+        }
+    }
+
     /// A message compressed or fragmented by the connection.
     #[inline(never)]
     fn send_framed(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), UsageError> {

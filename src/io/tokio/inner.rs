@@ -376,12 +376,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             // `poll_ready` queued any control frames; encoding queues none.
             ready!(self.poll_ready(cx, half))?;
             if let Some(message) = message.take() {
+                if self.stream.is_write_vectored() {
+                    if let Some(header) = self.driver.direct_header(&message)? {
+                        return self.poll_send_direct(cx, header, message, half);
+                    }
+                }
                 self.encode(message)?;
             }
         } else {
             self.driver.queue_control();
         }
         ready!(self.poll_write_out(cx, half))?;
+        Pin::new(&mut self.stream)
+            .poll_flush(cx)
+            .map_err(Error::from)
+    }
+
+    /// Sends a large server message with nothing queued before it: header and payload in
+    /// one vectored write straight from the application's `Bytes`; only what the stream
+    /// did not take is queued (then written like any queued bytes).
+    #[inline(never)]
+    fn poll_send_direct(
+        &mut self,
+        cx: &mut Context<'_>,
+        header: crate::connection::EncodedHeader,
+        message: Message,
+        half: Half,
+    ) -> Poll<Result<(), Error>> {
+        let payload = match message {
+            Message::Binary(data) => data,
+            Message::Text(text) => text.into_bytes(),
+            _ => unreachable!("direct_header accepts data messages only"),
+        };
+        let head = header.as_bytes();
+        let slices = [IoSlice::new(head), IoSlice::new(&payload)];
+        let written = match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices) {
+            Poll::Ready(Ok(0)) => {
+                return Poll::Ready(Err(io::Error::from(ErrorKind::WriteZero).into()));
+            }
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+            // Queued below; `poll_write_out` registers the waker.
+            Poll::Pending => 0,
+        };
+        if written < head.len() + payload.len() {
+            self.driver.queue_unwritten(head, payload, written);
+            ready!(self.poll_write_out(cx, half))?;
+        }
         Pin::new(&mut self.stream)
             .poll_flush(cx)
             .map_err(Error::from)
