@@ -158,11 +158,11 @@ impl Driver {
     /// fragmented) through [`Connection::send_message`].
     #[inline(always)]
     fn send_data(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), UsageError> {
-        let conn = &mut self.conn;
         let len = payload.len();
-        if conn.config().fragment_size.is_some() || conn.would_compress(len) {
+        if !self.one_plain_frame(len) {
             return self.send_framed(kind, &payload);
         }
+        let conn = &mut self.conn;
         if len >= SHARED_MIN && conn.role() == Role::Server {
             self.writer
                 .encode(|out| conn.append_message_header(kind, len, out))?;
@@ -198,16 +198,21 @@ impl Driver {
             Message::Text(text) => (MessageKind::Text, text.len()),
             _ => return Ok(None),
         };
-        let conn = &mut self.conn;
         if len < SHARED_MIN
-            || conn.role() != Role::Server
+            || self.conn.role() != Role::Server
             || !self.writer.is_empty()
-            || conn.config().fragment_size.is_some()
-            || conn.would_compress(len)
+            || !self.one_plain_frame(len)
         {
             return Ok(None);
         }
-        conn.encode_message_header(kind, len as u64).map(Some)
+        self.conn.encode_message_header(kind, len as u64).map(Some)
+    }
+
+    /// Whether a data message of `len` bytes goes out as one uncompressed frame (not
+    /// fragmented by `fragment_size`, not compressed by permessage-deflate).
+    #[inline(always)]
+    fn one_plain_frame(&self, len: usize) -> bool {
+        self.conn.config().fragment_size.is_none() && !self.conn.would_compress(len)
     }
 
     /// Queues what a direct write of `header` + `payload` left unwritten (`written` bytes
