@@ -69,20 +69,18 @@ impl WriteQueue {
     /// it) and counts what it appended.
     #[inline(always)]
     pub(crate) fn encode<R>(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let tail = if self.rest.is_empty() {
-            &mut self.head
-        } else {
-            self.tail_behind_shared()
-        };
+        let tail = self.tail();
         let before = tail.len();
         let result = encode(tail);
-        self.len += tail.len() - before;
+        let appended = tail.len() - before;
+        self.appended(appended);
         result
     }
 
     /// The owned buffer at the end of the queue, to append frames to; the caller reports
-    /// what it appended with [`appended`](WriteQueue::appended). (The closure-free form of
-    /// [`encode`](WriteQueue::encode), for the hot path of sending a message.)
+    /// what it appended with [`appended`](WriteQueue::appended). (What
+    /// [`encode`](WriteQueue::encode) does around its closure, for the hot path of sending
+    /// a message, which appends without one.)
     #[inline(always)]
     pub(crate) fn tail(&mut self) -> &mut Vec<u8> {
         if self.rest.is_empty() {
